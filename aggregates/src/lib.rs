@@ -1,0 +1,44 @@
+//! Comptoir's pure domain: aggregates, their commands, events and errors, value types and
+//! the service traits aggregates call. No IO lives here.
+#![forbid(unsafe_code)]
+
+pub mod category;
+pub mod invoice_series;
+pub mod metadata;
+pub mod order;
+pub mod product;
+pub mod review;
+pub mod services;
+pub mod stock;
+pub mod values;
+
+#[cfg(test)]
+mod test_support;
+
+pub use category::{Category, CategoryCommand, CategoryError, CategoryEvent};
+pub use invoice_series::{
+    series_id, InvoiceSeries, InvoiceSeriesCommand, InvoiceSeriesError, InvoiceSeriesEvent,
+};
+pub use metadata::{Actor, EventMetadata};
+pub use order::{
+    Order, OrderCommand, OrderError, OrderEvent, OrderLine, OrderLineInput, OrderStatus,
+    PaymentMethod, PaymentStatus,
+};
+pub use product::{
+    Product, ProductCommand, ProductError, ProductEvent, ProductImage, ProductStatus,
+};
+pub use review::{Review, ReviewCommand, ReviewError, ReviewEvent, ReviewStatus};
+pub use services::{
+    CatalogLookup, CatalogServices, FailingServices, FixedCatalogLookup, FixedPurchases,
+    InMemoryUniqueKeys, PurchaseLookup, ReviewServices, ServiceError, UniqueKeys,
+};
+pub use stock::{
+    ReleaseReason, Reservation, Stock, StockCommand, StockError, StockEvent, StockStatus,
+};
+pub use values::{
+    compute_totals, Email, EmailError, Money, MoneyError, Phone, PhoneError, Reference,
+    ReferenceError, Slug, SlugError, Totals, VatLine, VatRate, VatRateError,
+};
+
+/// Version of every event type shipped so far; bumped per type with an upcaster.
+pub const EVENT_VERSION: &str = "1.0";

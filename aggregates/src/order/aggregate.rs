@@ -1,0 +1,446 @@
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+use cqrs_es::event_sink::EventSink;
+use cqrs_es::Aggregate;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::{
+    OrderCommand, OrderError, OrderEvent, OrderLine, OrderLineInput, OrderStatus, PaymentMethod,
+    PaymentStatus, MAX_LINE_NAME_LEN, MAX_LINE_QUANTITY,
+};
+use crate::values::{compute_totals, Email, Money, Phone, Totals};
+
+/// A customer order.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Order {
+    id: Option<Uuid>,
+    order_number: String,
+    customer_email: Option<Email>,
+    customer_name: String,
+    customer_phone: Option<Phone>,
+    pickup_location: String,
+    payment_method: Option<PaymentMethod>,
+    lines: Vec<OrderLine>,
+    totals: Option<Totals>,
+    placed_at: Option<DateTime<Utc>>,
+    status: OrderStatus,
+    payment_status: PaymentStatus,
+    payment_session_id: Option<String>,
+    payment_reference: Option<String>,
+    amount_paid: Option<Money>,
+    failed_payment_reference: Option<String>,
+    invoice_number: Option<String>,
+    credit_note_number: Option<String>,
+}
+
+impl Order {
+    /// Whether the order was placed.
+    pub fn exists(&self) -> bool {
+        self.id.is_some()
+    }
+
+    /// Its id, once placed.
+    pub fn id(&self) -> Option<Uuid> {
+        self.id
+    }
+
+    /// Workflow status.
+    pub fn status(&self) -> OrderStatus {
+        self.status
+    }
+
+    /// Payment status.
+    pub fn payment_status(&self) -> PaymentStatus {
+        self.payment_status
+    }
+
+    /// Payment method, once placed.
+    pub fn payment_method(&self) -> Option<PaymentMethod> {
+        self.payment_method
+    }
+
+    /// Lines as placed.
+    pub fn lines(&self) -> &[OrderLine] {
+        &self.lines
+    }
+
+    /// Totals as placed.
+    pub fn totals(&self) -> Option<&Totals> {
+        self.totals.as_ref()
+    }
+
+    /// Human order number.
+    pub fn order_number(&self) -> &str {
+        &self.order_number
+    }
+
+    /// Customer email, once placed.
+    pub fn customer_email(&self) -> Option<&Email> {
+        self.customer_email.as_ref()
+    }
+
+    /// Customer name.
+    pub fn customer_name(&self) -> &str {
+        &self.customer_name
+    }
+
+    /// Customer phone, once placed.
+    pub fn customer_phone(&self) -> Option<&Phone> {
+        self.customer_phone.as_ref()
+    }
+
+    /// Pickup location.
+    pub fn pickup_location(&self) -> &str {
+        &self.pickup_location
+    }
+
+    /// When it was placed.
+    pub fn placed_at(&self) -> Option<DateTime<Utc>> {
+        self.placed_at
+    }
+
+    /// Provider reference of the confirmed payment.
+    pub fn payment_reference(&self) -> Option<&str> {
+        self.payment_reference.as_deref()
+    }
+
+    /// Amount of the confirmed payment.
+    pub fn amount_paid(&self) -> Option<Money> {
+        self.amount_paid
+    }
+
+    /// Invoice number, once issued.
+    pub fn invoice_number(&self) -> Option<&str> {
+        self.invoice_number.as_deref()
+    }
+
+    /// Credit note number, once issued.
+    pub fn credit_note_number(&self) -> Option<&str> {
+        self.credit_note_number.as_deref()
+    }
+
+    fn placed(&self) -> Result<(), OrderError> {
+        if self.exists() {
+            Ok(())
+        } else {
+            Err(OrderError::NotFound)
+        }
+    }
+
+    fn not_cancelled(&self) -> Result<(), OrderError> {
+        if self.status == OrderStatus::Cancelled {
+            Err(OrderError::Cancelled)
+        } else {
+            Ok(())
+        }
+    }
+
+    fn transition(&self, to: OrderStatus) -> Result<(), OrderError> {
+        if self.status.can_become(to) {
+            Ok(())
+        } else {
+            Err(OrderError::InvalidTransition {
+                from: self.status,
+                to,
+            })
+        }
+    }
+}
+
+/// Trims `value`, refusing it with `error` when blank.
+fn required(value: &str, error: OrderError) -> Result<String, OrderError> {
+    let value = value.trim();
+    if value.is_empty() {
+        Err(error)
+    } else {
+        Ok(value.to_owned())
+    }
+}
+
+fn checked_lines(inputs: Vec<OrderLineInput>) -> Result<Vec<OrderLine>, OrderError> {
+    if inputs.is_empty() {
+        return Err(OrderError::NoLines);
+    }
+    let mut seen = HashSet::new();
+    inputs
+        .into_iter()
+        .map(|input| {
+            if !seen.insert(input.product_id) {
+                return Err(OrderError::DuplicateProduct(input.product_id));
+            }
+            if !(1..=MAX_LINE_QUANTITY).contains(&input.quantity) {
+                return Err(OrderError::InvalidQuantity {
+                    product_id: input.product_id,
+                    quantity: input.quantity,
+                });
+            }
+            let name = input.name.trim();
+            if name.is_empty() || name.chars().count() > MAX_LINE_NAME_LEN {
+                return Err(OrderError::InvalidLineName(input.product_id));
+            }
+            Ok(OrderLine {
+                product_id: input.product_id,
+                reference: input.reference,
+                name: name.to_owned(),
+                quantity: input.quantity,
+                unit_price_ht: input.unit_price_ht,
+                vat_rate: input.vat_rate,
+                line_total_ht: input.unit_price_ht.times(input.quantity),
+            })
+        })
+        .collect()
+}
+
+impl Aggregate for Order {
+    const TYPE: &'static str = "Order";
+    type Command = OrderCommand;
+    type Event = OrderEvent;
+    type Error = OrderError;
+    type Services = ();
+
+    async fn handle(
+        &mut self,
+        command: Self::Command,
+        _services: &Self::Services,
+        sink: &EventSink<Self>,
+    ) -> Result<(), Self::Error> {
+        match command {
+            OrderCommand::PlaceOrder {
+                order_id,
+                order_number,
+                customer_email,
+                customer_name,
+                customer_phone,
+                pickup_location,
+                payment_method,
+                lines,
+                placed_at,
+            } => {
+                if self.exists() {
+                    return Err(OrderError::AlreadyExists);
+                }
+                let order_number = required(&order_number, OrderError::OrderNumberRequired)?;
+                let customer_name = required(&customer_name, OrderError::CustomerNameRequired)?;
+                if customer_name.chars().count() > MAX_LINE_NAME_LEN {
+                    return Err(OrderError::CustomerNameRequired);
+                }
+                let pickup_location =
+                    required(&pickup_location, OrderError::PickupLocationRequired)?;
+                let lines = checked_lines(lines)?;
+                let priced: Vec<_> = lines
+                    .iter()
+                    .map(|line| (line.quantity, line.unit_price_ht, line.vat_rate))
+                    .collect();
+                let totals = compute_totals(&priced);
+                let event = OrderEvent::OrderPlaced {
+                    order_id,
+                    order_number,
+                    customer_email,
+                    customer_name,
+                    customer_phone,
+                    pickup_location,
+                    payment_method,
+                    lines,
+                    totals,
+                    placed_at,
+                };
+                sink.write(event, self).await;
+            }
+            OrderCommand::OpenPaymentSession {
+                provider,
+                session_id,
+                expires_at,
+            } => {
+                self.placed()?;
+                let provider = required(&provider, OrderError::PaymentReferenceRequired)?;
+                let session_id = required(&session_id, OrderError::PaymentReferenceRequired)?;
+                if self.payment_session_id.as_deref() == Some(session_id.as_str()) {
+                    return Ok(());
+                }
+                self.not_cancelled()?;
+                if self.payment_status == PaymentStatus::Paid {
+                    return Err(OrderError::AlreadyPaid);
+                }
+                let event = OrderEvent::PaymentSessionOpened {
+                    provider,
+                    session_id,
+                    expires_at,
+                };
+                sink.write(event, self).await;
+            }
+            OrderCommand::ConfirmPayment {
+                provider,
+                reference,
+                amount,
+                paid_at,
+            } => {
+                self.placed()?;
+                let provider = required(&provider, OrderError::PaymentReferenceRequired)?;
+                let reference = required(&reference, OrderError::PaymentReferenceRequired)?;
+                // Webhooks are delivered at least once: the same payment again is no news.
+                if self.payment_status == PaymentStatus::Paid {
+                    if self.payment_reference.as_deref() == Some(reference.as_str()) {
+                        return Ok(());
+                    }
+                    return Err(OrderError::AlreadyPaid);
+                }
+                self.not_cancelled()?;
+                // The amount is recorded as received, not checked against the totals: the
+                // money moved either way, and the ledger must say so.
+                let event = OrderEvent::PaymentConfirmed {
+                    provider,
+                    reference,
+                    amount,
+                    paid_at,
+                };
+                sink.write(event, self).await;
+            }
+            OrderCommand::FailPayment {
+                provider,
+                reference,
+                reason,
+            } => {
+                self.placed()?;
+                let provider = required(&provider, OrderError::PaymentReferenceRequired)?;
+                let reference = required(&reference, OrderError::PaymentReferenceRequired)?;
+                if self.payment_status == PaymentStatus::Paid {
+                    return Err(OrderError::AlreadyPaid);
+                }
+                if self.failed_payment_reference.as_deref() == Some(reference.as_str()) {
+                    return Ok(());
+                }
+                let event = OrderEvent::PaymentFailed {
+                    provider,
+                    reference,
+                    reason: reason.trim().to_owned(),
+                };
+                sink.write(event, self).await;
+            }
+            OrderCommand::ConfirmOrder => {
+                self.placed()?;
+                self.transition(OrderStatus::Confirmed)?;
+                sink.write(OrderEvent::OrderConfirmed, self).await;
+            }
+            OrderCommand::MarkReadyForPickup => {
+                self.placed()?;
+                self.transition(OrderStatus::ReadyForPickup)?;
+                sink.write(OrderEvent::OrderReadyForPickup, self).await;
+            }
+            OrderCommand::CompleteOrder => {
+                self.placed()?;
+                self.transition(OrderStatus::Completed)?;
+                sink.write(OrderEvent::OrderCompleted, self).await;
+            }
+            OrderCommand::CancelOrder { reason } => {
+                self.placed()?;
+                let reason = required(&reason, OrderError::ReasonRequired)?;
+                self.transition(OrderStatus::Cancelled)?;
+                // An issued invoice cannot be withdrawn, only offset (French invoicing law).
+                if self.invoice_number.is_some() && self.credit_note_number.is_none() {
+                    return Err(OrderError::CreditNoteRequired);
+                }
+                let event = OrderEvent::OrderCancelled {
+                    reason,
+                    previous_status: self.status,
+                };
+                sink.write(event, self).await;
+            }
+            OrderCommand::IssueInvoice { invoice_number } => {
+                self.placed()?;
+                let invoice_number = required(&invoice_number, OrderError::NumberRequired)?;
+                if let Some(existing) = &self.invoice_number {
+                    if *existing == invoice_number {
+                        return Ok(());
+                    }
+                    return Err(OrderError::AlreadyInvoiced(existing.clone()));
+                }
+                self.not_cancelled()?;
+                if self.payment_status != PaymentStatus::Paid {
+                    return Err(OrderError::NotPaid);
+                }
+                let event = OrderEvent::InvoiceIssued { invoice_number };
+                sink.write(event, self).await;
+            }
+            OrderCommand::IssueCreditNote {
+                credit_note_number,
+                reason,
+            } => {
+                self.placed()?;
+                let credit_note_number = required(&credit_note_number, OrderError::NumberRequired)?;
+                let reason = required(&reason, OrderError::ReasonRequired)?;
+                let Some(invoice_number) = self.invoice_number.clone() else {
+                    return Err(OrderError::NotInvoiced);
+                };
+                if let Some(existing) = &self.credit_note_number {
+                    if *existing == credit_note_number {
+                        return Ok(());
+                    }
+                    return Err(OrderError::CreditNoteAlreadyIssued(existing.clone()));
+                }
+                let event = OrderEvent::CreditNoteIssued {
+                    credit_note_number,
+                    invoice_number,
+                    reason,
+                };
+                sink.write(event, self).await;
+            }
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, event: Self::Event) {
+        match event {
+            OrderEvent::OrderPlaced {
+                order_id,
+                order_number,
+                customer_email,
+                customer_name,
+                customer_phone,
+                pickup_location,
+                payment_method,
+                lines,
+                totals,
+                placed_at,
+            } => {
+                self.id = Some(order_id);
+                self.order_number = order_number;
+                self.customer_email = Some(customer_email);
+                self.customer_name = customer_name;
+                self.customer_phone = Some(customer_phone);
+                self.pickup_location = pickup_location;
+                self.payment_method = Some(payment_method);
+                self.lines = lines;
+                self.totals = Some(totals);
+                self.placed_at = Some(placed_at);
+                self.status = OrderStatus::Pending;
+                self.payment_status = PaymentStatus::Pending;
+            }
+            OrderEvent::PaymentSessionOpened { session_id, .. } => {
+                self.payment_session_id = Some(session_id);
+            }
+            OrderEvent::PaymentConfirmed {
+                reference, amount, ..
+            } => {
+                self.payment_status = PaymentStatus::Paid;
+                self.payment_reference = Some(reference);
+                self.amount_paid = Some(amount);
+            }
+            OrderEvent::PaymentFailed { reference, .. } => {
+                self.payment_status = PaymentStatus::Failed;
+                self.failed_payment_reference = Some(reference);
+            }
+            OrderEvent::OrderConfirmed => self.status = OrderStatus::Confirmed,
+            OrderEvent::OrderReadyForPickup => self.status = OrderStatus::ReadyForPickup,
+            OrderEvent::OrderCompleted => self.status = OrderStatus::Completed,
+            OrderEvent::OrderCancelled { .. } => self.status = OrderStatus::Cancelled,
+            OrderEvent::InvoiceIssued { invoice_number } => {
+                self.invoice_number = Some(invoice_number);
+            }
+            OrderEvent::CreditNoteIssued {
+                credit_note_number, ..
+            } => self.credit_note_number = Some(credit_note_number),
+        }
+    }
+}

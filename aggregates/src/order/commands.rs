@@ -1,0 +1,101 @@
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::PaymentMethod;
+use crate::values::{Email, Money, Phone, Reference, VatRate};
+
+/// A line as the command side snapshots it from the product at placement.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderLineInput {
+    /// The product.
+    pub product_id: Uuid,
+    /// Its reference at placement.
+    pub reference: Reference,
+    /// Its name at placement.
+    pub name: String,
+    /// Units, 1 to 999.
+    pub quantity: u32,
+    /// Unit price excl. VAT at placement.
+    pub unit_price_ht: Money,
+    /// VAT rate at placement.
+    pub vat_rate: VatRate,
+}
+
+/// What customers, staff and payment providers can ask of an order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OrderCommand {
+    /// Places the order.
+    PlaceOrder {
+        /// Id of the new order (also the aggregate id).
+        order_id: Uuid,
+        /// Human number shown to the customer.
+        order_number: String,
+        /// Customer email.
+        customer_email: Email,
+        /// Customer name.
+        customer_name: String,
+        /// Customer phone.
+        customer_phone: Phone,
+        /// Where the customer picks the order up.
+        pickup_location: String,
+        /// How the customer pays.
+        payment_method: PaymentMethod,
+        /// At least one line, one per product.
+        lines: Vec<OrderLineInput>,
+        /// When it was placed.
+        placed_at: DateTime<Utc>,
+    },
+    /// A payment provider session was opened (Stripe Checkout, Oney).
+    OpenPaymentSession {
+        /// Provider name.
+        provider: String,
+        /// Provider's session id.
+        session_id: String,
+        /// When the session lapses.
+        expires_at: DateTime<Utc>,
+    },
+    /// The payment succeeded.
+    ConfirmPayment {
+        /// Provider name (`pickup` for the counter).
+        provider: String,
+        /// Provider's payment reference.
+        reference: String,
+        /// Amount received.
+        amount: Money,
+        /// When it was paid.
+        paid_at: DateTime<Utc>,
+    },
+    /// A payment attempt failed.
+    FailPayment {
+        /// Provider name.
+        provider: String,
+        /// Provider's payment reference.
+        reference: String,
+        /// Provider's reason.
+        reason: String,
+    },
+    /// The shop accepts the order.
+    ConfirmOrder,
+    /// The order waits at the counter.
+    MarkReadyForPickup,
+    /// The customer took the order.
+    CompleteOrder,
+    /// Cancels the order.
+    CancelOrder {
+        /// Why, required.
+        reason: String,
+    },
+    /// Records the invoice number assigned to the order.
+    IssueInvoice {
+        /// The number (from the invoice series).
+        invoice_number: String,
+    },
+    /// Records a credit note cancelling the invoice.
+    IssueCreditNote {
+        /// The credit note number.
+        credit_note_number: String,
+        /// Why.
+        reason: String,
+    },
+}

@@ -1,0 +1,21 @@
+//! Customer orders: line snapshots and totals fixed at placement, payment, pickup workflow,
+//! invoice and credit note numbers.
+
+mod aggregate;
+mod commands;
+mod error;
+mod events;
+mod status;
+#[cfg(test)]
+mod tests;
+
+pub use aggregate::Order;
+pub use commands::{OrderCommand, OrderLineInput};
+pub use error::OrderError;
+pub use events::{OrderEvent, OrderLine};
+pub use status::{OrderStatus, PaymentMethod, PaymentStatus};
+
+/// Most units of one product in one order.
+pub const MAX_LINE_QUANTITY: u32 = 999;
+/// Longest line name, in characters.
+pub const MAX_LINE_NAME_LEN: usize = 200;

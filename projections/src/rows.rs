@@ -1,0 +1,237 @@
+//! Batch access to read-model rows.
+//!
+//! A projection applies events in batches: it loads the rows a batch touches in one query,
+//! folds the events into them in memory, then writes every changed row back in one
+//! statement. Rows travel as JSON (`to_jsonb` out, `jsonb_populate_recordset` in), so one
+//! generic helper serves every table, and a rebuild writes thousands of rows per round
+//! trip instead of one. Table names are unqualified on purpose: a rebuild points
+//! `search_path` at a fresh schema and the same code fills it.
+
+use std::collections::{HashMap, HashSet};
+use std::hash::Hash;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+/// A read-model row: a struct whose serde field names are the table's column names.
+pub trait Row: Serialize + DeserializeOwned + Clone + Send + Sync {
+    /// The table.
+    const TABLE: &'static str;
+    /// The primary-key column (a uuid).
+    const KEY: &'static str;
+    /// Every column, in any order.
+    const COLUMNS: &'static [&'static str];
+    /// Numeric columns: read back as strings so decimals never pass through a float.
+    const NUMERIC: &'static [&'static str] = &[];
+}
+
+fn select_list<R: Row>() -> String {
+    let mut overrides = String::new();
+    for column in R::NUMERIC {
+        overrides.push_str(&format!(", '{column}', t.{column}::text"));
+    }
+    if overrides.is_empty() {
+        "to_jsonb(t)".to_owned()
+    } else {
+        format!("to_jsonb(t) || jsonb_build_object({})", &overrides[2..])
+    }
+}
+
+/// Loads the rows whose key is in `keys`.
+pub async fn load<R: Row>(
+    conn: &mut PgConnection,
+    keys: &[Uuid],
+) -> Result<HashMap<Uuid, R>, sqlx::Error> {
+    if keys.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let sql = format!(
+        "select t.{key}, {list} from {table} t where t.{key} = any($1)",
+        key = R::KEY,
+        list = select_list::<R>(),
+        table = R::TABLE
+    );
+    let rows: Vec<(Uuid, serde_json::Value)> =
+        sqlx::query_as(&sql).bind(keys).fetch_all(conn).await?;
+    rows.into_iter()
+        .map(|(key, json)| {
+            serde_json::from_value(json)
+                .map(|row| (key, row))
+                .map_err(|e| sqlx::Error::Decode(Box::new(e)))
+        })
+        .collect()
+}
+
+/// Loads every row matching a SQL condition on the table (aliased `t`).
+pub async fn load_where<R: Row>(
+    conn: &mut PgConnection,
+    condition: &str,
+    bind: Uuid,
+) -> Result<HashMap<Uuid, R>, sqlx::Error> {
+    let sql = format!(
+        "select t.{key}, {list} from {table} t where {condition}",
+        key = R::KEY,
+        list = select_list::<R>(),
+        table = R::TABLE
+    );
+    let rows: Vec<(Uuid, serde_json::Value)> =
+        sqlx::query_as(&sql).bind(bind).fetch_all(conn).await?;
+    rows.into_iter()
+        .map(|(key, json)| {
+            serde_json::from_value(json)
+                .map(|row| (key, row))
+                .map_err(|e| sqlx::Error::Decode(Box::new(e)))
+        })
+        .collect()
+}
+
+/// Inserts or replaces rows.
+pub async fn upsert<'a, R: Row + 'a>(
+    conn: &mut PgConnection,
+    rows: impl IntoIterator<Item = &'a R>,
+) -> Result<(), sqlx::Error> {
+    let rows: Vec<&R> = rows.into_iter().collect();
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let columns: Vec<&str> = R::COLUMNS
+        .iter()
+        .copied()
+        .filter(|c| *c != R::KEY)
+        .collect();
+    let set = if columns.is_empty() {
+        "nothing".to_owned()
+    } else {
+        format!(
+            "update set ({}) = row({})",
+            columns.join(", "),
+            columns
+                .iter()
+                .map(|c| format!("excluded.{c}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    let sql = format!(
+        "insert into {table} select * from jsonb_populate_recordset(null::{table}, $1)
+         on conflict ({key}) do {set}",
+        table = R::TABLE,
+        key = R::KEY
+    );
+    let json = serde_json::to_value(&rows).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    sqlx::query(&sql).bind(json).execute(conn).await?;
+    Ok(())
+}
+
+/// Appends rows (tables whose rows never change, like the audit trail).
+pub async fn insert<R: Row>(conn: &mut PgConnection, rows: &[R]) -> Result<(), sqlx::Error> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "insert into {table} select * from jsonb_populate_recordset(null::{table}, $1)",
+        table = R::TABLE
+    );
+    let json = serde_json::to_value(rows).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    sqlx::query(&sql).bind(json).execute(conn).await?;
+    Ok(())
+}
+
+/// Deletes the rows whose key is in `keys`.
+pub async fn delete<R: Row>(conn: &mut PgConnection, keys: &[Uuid]) -> Result<(), sqlx::Error> {
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "delete from {table} where {key} = any($1)",
+        table = R::TABLE,
+        key = R::KEY
+    );
+    sqlx::query(&sql).bind(keys).execute(conn).await?;
+    Ok(())
+}
+
+/// The rows one batch works on: loaded once, changed in memory, written back once.
+#[derive(Debug)]
+pub struct RowSet<R> {
+    rows: HashMap<Uuid, R>,
+    dirty: HashSet<Uuid>,
+    removed: HashSet<Uuid>,
+}
+
+impl<R: Row> RowSet<R> {
+    /// Loads the rows for `keys` (duplicates are fine).
+    pub async fn load(
+        conn: &mut PgConnection,
+        keys: impl IntoIterator<Item = Uuid>,
+    ) -> Result<Self, sqlx::Error> {
+        let keys: Vec<Uuid> = unique(keys);
+        Ok(RowSet {
+            rows: load(conn, &keys).await?,
+            dirty: HashSet::new(),
+            removed: HashSet::new(),
+        })
+    }
+
+    /// Adds rows loaded some other way.
+    pub fn extend(&mut self, rows: HashMap<Uuid, R>) {
+        for (key, row) in rows {
+            self.rows.entry(key).or_insert(row);
+        }
+    }
+
+    /// A row for reading.
+    pub fn get(&self, key: &Uuid) -> Option<&R> {
+        self.rows.get(key)
+    }
+
+    /// A row for changing (marked to be written back).
+    pub fn get_mut(&mut self, key: &Uuid) -> Option<&mut R> {
+        let row = self.rows.get_mut(key)?;
+        self.dirty.insert(*key);
+        Some(row)
+    }
+
+    /// Adds or replaces a row.
+    pub fn put(&mut self, key: Uuid, row: R) {
+        self.removed.remove(&key);
+        self.dirty.insert(key);
+        self.rows.insert(key, row);
+    }
+
+    /// Removes a row.
+    pub fn remove(&mut self, key: &Uuid) {
+        if self.rows.remove(key).is_some() {
+            self.dirty.remove(key);
+            self.removed.insert(*key);
+        }
+    }
+
+    /// Every loaded row, for changes that touch many (a category renamed).
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&Uuid, &mut R)> {
+        self.rows.iter_mut()
+    }
+
+    /// Marks a row as changed after `iter_mut`.
+    pub fn touch(&mut self, key: Uuid) {
+        if self.rows.contains_key(&key) {
+            self.dirty.insert(key);
+        }
+    }
+
+    /// Writes back what changed.
+    pub async fn flush(self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+        let removed: Vec<Uuid> = self.removed.into_iter().collect();
+        delete::<R>(conn, &removed).await?;
+        let rows = &self.rows;
+        upsert(conn, self.dirty.iter().filter_map(|k| rows.get(k))).await
+    }
+}
+
+/// Deduplicates keys, keeping the first occurrence order.
+pub fn unique<K: Hash + Eq + Copy>(keys: impl IntoIterator<Item = K>) -> Vec<K> {
+    let mut seen = HashSet::new();
+    keys.into_iter().filter(|k| seen.insert(*k)).collect()
+}

@@ -1,0 +1,172 @@
+//! One-line, human summaries of events for the audit trail and order timelines
+//! ("changed the price of PN-1234 from 89.00 to 79.00 HT"). The admin puts the actor in
+//! front; here we only say what happened.
+
+use aggregates::{
+    CategoryEvent, InvoiceSeriesEvent, OrderEvent, ProductEvent, ReviewEvent, StockEvent,
+};
+
+use crate::stream::{DomainEvent, Envelope};
+
+/// What the event did, naming its subject by `label` (a reference, an order number, a
+/// name) when one is known, else by its id.
+pub fn summarize(envelope: &Envelope, label: Option<&str>) -> String {
+    let subject = label
+        .map(str::to_owned)
+        .unwrap_or_else(|| envelope.raw.aggregate_id.clone());
+    let s = subject.as_str();
+    match &envelope.event {
+        DomainEvent::Category(event) => match event {
+            CategoryEvent::CategoryCreated { name, slug, .. } => {
+                format!("created the category {name} ({slug})")
+            }
+            CategoryEvent::CategoryRenamed { name, previous } => {
+                format!("renamed the category {previous} to {name}")
+            }
+            CategoryEvent::CategorySlugChanged { slug, previous } => {
+                format!("changed the slug of the category {s} from {previous} to {slug}")
+            }
+            CategoryEvent::CategoryDescriptionChanged { .. } => {
+                format!("changed the description of the category {s}")
+            }
+            CategoryEvent::CategoryDeleted => format!("deleted the category {s}"),
+        },
+        DomainEvent::Product(event) => match event {
+            ProductEvent::ProductCreated {
+                reference,
+                name,
+                price_ht,
+                vat_rate,
+                ..
+            } => {
+                format!(
+                    "created the product {reference} \"{name}\" at {price_ht} HT, VAT {vat_rate} %"
+                )
+            }
+            ProductEvent::ProductDetailsEdited { .. } => format!("edited the details of {s}"),
+            ProductEvent::ProductPriceChanged { price_ht, previous } => {
+                format!("changed the price of {s} from {previous} to {price_ht} HT")
+            }
+            ProductEvent::ProductVatRateChanged { vat_rate, previous } => {
+                format!("changed the VAT rate of {s} from {previous} % to {vat_rate} %")
+            }
+            ProductEvent::ProductSlugChanged { slug, previous } => {
+                format!("changed the slug of {s} from {previous} to {slug}")
+            }
+            ProductEvent::ProductPublished => format!("published {s}"),
+            ProductEvent::ProductUnpublished => format!("unpublished {s}"),
+            ProductEvent::ProductArchived => format!("archived {s}"),
+            ProductEvent::ProductImageAdded { .. } => format!("added an image to {s}"),
+            ProductEvent::ProductImageRemoved { .. } => format!("removed an image from {s}"),
+            ProductEvent::ProductImagesReordered { .. } => format!("reordered the images of {s}"),
+            ProductEvent::ProductImageAltTextChanged { alt_text, .. } => {
+                format!("changed an image's alt text of {s} to \"{alt_text}\"")
+            }
+        },
+        DomainEvent::Stock(event) => match event {
+            StockEvent::StockReceived {
+                quantity, on_hand, ..
+            } => format!("received {quantity} of {s} (on hand {on_hand})"),
+            StockEvent::StockAdjusted {
+                delta,
+                reason,
+                on_hand,
+                ..
+            } => format!("adjusted the stock of {s} by {delta:+} ({reason}; on hand {on_hand})"),
+            StockEvent::StockReserved {
+                quantity, order_id, ..
+            } => format!("reserved {quantity} of {s} for order {order_id}"),
+            StockEvent::ReservationReleased {
+                quantity,
+                order_id,
+                reason,
+                ..
+            } => format!(
+                "released {quantity} of {s} reserved for order {order_id} ({})",
+                wire(reason)
+            ),
+            StockEvent::ReservationCommitted {
+                quantity, order_id, ..
+            } => format!("sold {quantity} of {s} (order {order_id})"),
+            StockEvent::StockReturned {
+                quantity, order_id, ..
+            } => format!("returned {quantity} of {s} to stock (order {order_id})"),
+        },
+        DomainEvent::Order(event) => match event {
+            OrderEvent::OrderPlaced {
+                order_number,
+                totals,
+                payment_method,
+                lines,
+                ..
+            } => format!(
+                "placed order {order_number}: {} line(s), {} TTC, payment {}",
+                lines.len(),
+                totals.total_ttc,
+                wire(payment_method)
+            ),
+            OrderEvent::PaymentSessionOpened {
+                provider,
+                session_id,
+                ..
+            } => format!("opened a {provider} payment session {session_id} for {s}"),
+            OrderEvent::PaymentConfirmed {
+                provider,
+                reference,
+                amount,
+                ..
+            } => format!("confirmed the payment of {amount} for {s} ({provider} {reference})"),
+            OrderEvent::PaymentFailed {
+                provider, reason, ..
+            } => format!("recorded a failed {provider} payment for {s}: {reason}"),
+            OrderEvent::OrderConfirmed => format!("confirmed {s}"),
+            OrderEvent::OrderReadyForPickup => format!("marked {s} ready for pickup"),
+            OrderEvent::OrderCompleted => format!("completed {s}"),
+            OrderEvent::OrderCancelled { reason, .. } => format!("cancelled {s}: {reason}"),
+            OrderEvent::InvoiceIssued { invoice_number } => {
+                format!("issued invoice {invoice_number} for {s}")
+            }
+            OrderEvent::CreditNoteIssued {
+                credit_note_number,
+                invoice_number,
+                ..
+            } => {
+                format!("issued credit note {credit_note_number} against {invoice_number} for {s}")
+            }
+        },
+        DomainEvent::Review(event) => match event {
+            ReviewEvent::ReviewSubmitted {
+                customer_name,
+                rating,
+                ..
+            } => format!("{customer_name} reviewed {s} ({rating}/5)"),
+            ReviewEvent::ReviewApproved => format!("approved a review of {s}"),
+            ReviewEvent::ReviewRejected { .. } => format!("rejected a review of {s}"),
+            ReviewEvent::VendorResponded { edited, .. } => {
+                if *edited {
+                    format!("edited the response to a review of {s}")
+                } else {
+                    format!("responded to a review of {s}")
+                }
+            }
+        },
+        DomainEvent::InvoiceSeries(InvoiceSeriesEvent::InvoiceNumberAssigned {
+            formatted,
+            order_id,
+            ..
+        }) => {
+            format!("assigned invoice number {formatted} to order {order_id}")
+        }
+        DomainEvent::Other => format!(
+            "{} on {} {}",
+            envelope.raw.event_type, envelope.raw.aggregate_type, s
+        ),
+    }
+}
+
+fn wire<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}

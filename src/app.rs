@@ -1,0 +1,187 @@
+//! Startup and the commands of the `comptoir` binary.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use projections::db::{Database, DbError, Location};
+use projections::Projector;
+
+use crate::cli::{Cli, Command};
+use crate::commands::CommandBus;
+use crate::http::{router, AppState};
+use crate::process::{sweep_reservations, StockKeeper};
+
+/// Why a command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Database(#[from] DbError),
+    #[error("database: {0}")]
+    Sqlx(#[from] sqlx::Error),
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        address: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("server: {0}")]
+    Serve(std::io::Error),
+    #[error("projections: {0}")]
+    Projection(#[from] projections::ProjectionError),
+    #[error("demo data: {0}")]
+    Demo(String),
+}
+
+/// Every consumer `serve` runs: the read models, the seal chain, the process managers.
+pub fn consumers(bus: &Arc<CommandBus>) -> Vec<Arc<dyn projections::Projection>> {
+    let mut all = projections::all();
+    all.push(Arc::new(StockKeeper::new(bus.clone())));
+    all
+}
+
+/// Runs a parsed command line.
+pub async fn run(cli: Cli) -> Result<(), AppError> {
+    let location = crate::config::database_location(&cli.data_dir);
+    describe(&location);
+    match cli.command {
+        Command::Migrate => {
+            let db = Database::open(&location, 2).await?;
+            println!("migrations applied");
+            db.close().await;
+            Ok(())
+        }
+        Command::SeedDemo {
+            products,
+            orders,
+            seed,
+        } => {
+            let db = Database::open(&location, 8).await?;
+            let result = seed_demo(&db, products, orders, seed).await;
+            db.close().await;
+            result
+        }
+        Command::Serve {
+            bind,
+            demo,
+            reservation_minutes,
+        } => {
+            let db = Database::open(&location, 32).await?;
+            let result = serve(&db, bind, demo, reservation_minutes).await;
+            db.close().await;
+            result
+        }
+    }
+}
+
+fn describe(location: &Location) {
+    match location {
+        Location::Url(url) => {
+            tracing::info!(database = %crate::config::redact_url(url), "using DATABASE_URL")
+        }
+        Location::Cluster(dir) => {
+            tracing::info!(cluster = %dir.display(), "using the private PostgreSQL cluster")
+        }
+    }
+}
+
+async fn seed_demo(db: &Database, products: u32, orders: u32, seed: u64) -> Result<(), AppError> {
+    let bus = CommandBus::new(db.pool.clone());
+    let summary = crate::demo::seed(
+        &bus,
+        crate::demo::DemoSize {
+            products,
+            orders,
+            seed,
+        },
+    )
+    .await
+    .map_err(AppError::Demo)?;
+    // Settle what the demo's orders set in motion (stock committed for pickup orders)
+    // and bring every view up to date, so the store is consistent when this exits.
+    Projector::new(db.pool.clone(), consumers(&bus))
+        .run_once()
+        .await?;
+    println!("{summary}");
+    Ok(())
+}
+
+async fn serve(
+    db: &Database,
+    bind: std::net::SocketAddr,
+    demo: bool,
+    reservation_minutes: u32,
+) -> Result<(), AppError> {
+    let bus = CommandBus::new(db.pool.clone());
+    if demo {
+        let empty: bool = sqlx::query_scalar("select not exists(select 1 from events)")
+            .fetch_one(&db.pool)
+            .await?;
+        if empty {
+            let summary = crate::demo::seed(&bus, crate::demo::DemoSize::default())
+                .await
+                .map_err(AppError::Demo)?;
+            println!("{summary}");
+        } else {
+            tracing::info!("the store already holds events: demo data not loaded again");
+        }
+    }
+    let projector = Projector::new(db.pool.clone(), consumers(&bus));
+    // Catch up before answering, so the first requests see current views and process
+    // managers settle earlier orders before the sweeper looks at reservations.
+    if let Err(error) = projector.run_once().await {
+        tracing::error!(%error, "a consumer is stuck; see /health/ready");
+    }
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let mut tasks = projector.spawn(shutdown_rx.clone());
+    tasks.push(tokio::spawn(sweep_reservations(
+        bus.clone(),
+        Duration::from_secs(30),
+        shutdown_rx.clone(),
+    )));
+    let _ = reservation_minutes;
+
+    let state = AppState {
+        pool: db.pool.clone(),
+        bus,
+        max_lag: 1_000,
+    };
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .map_err(|source| AppError::Bind {
+            address: bind,
+            source,
+        })?;
+    let address = listener.local_addr().map_err(AppError::Serve)?;
+    println!("comptoir listening on http://{address}");
+    tracing::info!(%address, "listening");
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await;
+    let _ = shutdown_tx.send(true);
+    for task in tasks {
+        let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
+    }
+    tracing::info!("stopped");
+    served.map_err(AppError::Serve)
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = interrupt => {}
+        _ = terminate => {}
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,53 @@
+//! The `comptoir` command line.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// Comptoir: an event-sourced commerce ledger and back office.
+#[derive(Debug, Parser)]
+#[command(name = "comptoir", version)]
+pub struct Cli {
+    /// Where the private database, media and outbox live.
+    #[arg(
+        long,
+        env = "COMPTOIR_DATA_DIR",
+        default_value = "./data",
+        global = true
+    )]
+    pub data_dir: PathBuf,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// What to do.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Runs the shop: migrations, projections, HTTP server.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "COMPTOIR_BIND", default_value = "127.0.0.1:8080")]
+        bind: SocketAddr,
+        /// Loads the demo shop into an empty store first.
+        #[arg(long)]
+        demo: bool,
+        /// Minutes a stock reservation holds before the sweeper releases it.
+        #[arg(long, env = "COMPTOIR_RESERVATION_MINUTES", default_value_t = 30)]
+        reservation_minutes: u32,
+    },
+    /// Creates or updates the database schema, then exits.
+    Migrate,
+    /// Writes a deterministic French demo shop through the command side.
+    SeedDemo {
+        /// Products (spread over three categories).
+        #[arg(long, default_value_t = 160)]
+        products: u32,
+        /// Orders, spread over the last 90 days, in every status.
+        #[arg(long, default_value_t = 240)]
+        orders: u32,
+        /// Random seed: the same seed gives the same shop.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
+}

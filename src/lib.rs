@@ -1,0 +1,15 @@
+//! The `comptoir` binary's library: configuration, startup, the command side, the HTTP
+//! surface, process managers and the demo shop. `main.rs` only parses arguments.
+#![forbid(unsafe_code)]
+
+pub mod app;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod context;
+pub mod demo;
+pub mod http;
+pub mod ordering;
+pub mod process;
+pub mod services;
+pub mod telemetry;

@@ -1,0 +1,195 @@
+//! Process managers and the reservation sweeper: consumers that turn events into
+//! commands. They are idempotent (every command they send is a no-op when already done),
+//! so running one twice over the same events changes nothing.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::Utc;
+use sqlx::PgConnection;
+use tokio::sync::watch;
+use uuid::Uuid;
+
+use aggregates::metadata::EventMetadata;
+use aggregates::order::{OrderEvent, PaymentMethod};
+use aggregates::stock::{ReleaseReason, StockCommand};
+use projections::runtime::{Projection, ProjectionError};
+use projections::stream::{DomainEvent, Envelope};
+
+use crate::commands::{CommandBus, CommandError};
+
+/// Keeps stock in step with orders:
+/// - a pickup order sets its goods aside for the customer at once (reservation committed
+///   when placed; payment happens at the counter);
+/// - an order paid online commits its reservation when the payment is confirmed;
+/// - a cancelled order releases what is still reserved and returns what was committed.
+#[derive(Debug)]
+pub struct StockKeeper {
+    bus: Arc<CommandBus>,
+}
+
+impl StockKeeper {
+    /// The process manager's name (its checkpoint and its actor, `process:stock-keeper`).
+    pub const NAME: &'static str = "stock-keeper";
+
+    /// A keeper sending its commands through `bus`.
+    pub fn new(bus: Arc<CommandBus>) -> Self {
+        StockKeeper { bus }
+    }
+
+    async fn send(
+        &self,
+        product_id: Uuid,
+        command: StockCommand,
+        metadata: &EventMetadata,
+        position: i64,
+    ) -> Result<(), ProjectionError> {
+        match self
+            .bus
+            .stock
+            .execute(&product_id.to_string(), command, metadata)
+            .await
+        {
+            Ok(()) => Ok(()),
+            // A rule refused it (say, the reservation expired first): nothing to retry.
+            Err(CommandError::Refused(error)) => {
+                tracing::warn!(%product_id, %error, position, "stock keeper: command refused");
+                Ok(())
+            }
+            Err(error) => Err(ProjectionError::Event {
+                position,
+                message: error.to_string(),
+            }),
+        }
+    }
+}
+
+#[async_trait]
+impl Projection for StockKeeper {
+    fn name(&self) -> &'static str {
+        Self::NAME
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    async fn apply(
+        &self,
+        _conn: &mut PgConnection,
+        events: &[Envelope],
+    ) -> Result<(), ProjectionError> {
+        for envelope in events {
+            let DomainEvent::Order(event) = &envelope.event else {
+                continue;
+            };
+            let position = envelope.raw.position;
+            let order_id = envelope.raw.aggregate_id.clone();
+            let mut metadata = EventMetadata::process(Self::NAME).caused_by(position.to_string());
+            metadata.correlation_id = Some(order_id.clone());
+            let Ok(order_uuid) = order_id.parse::<Uuid>() else {
+                continue;
+            };
+            let commit_on_place = matches!(
+                event,
+                OrderEvent::OrderPlaced {
+                    payment_method: PaymentMethod::Pickup,
+                    ..
+                }
+            );
+            let products =
+                || async {
+                    let order = self.bus.orders.load(&order_id).await.map_err(|e| {
+                        ProjectionError::Event {
+                            position,
+                            message: e.to_string(),
+                        }
+                    })?;
+                    Ok::<Vec<Uuid>, ProjectionError>(
+                        order.lines().iter().map(|l| l.product_id).collect(),
+                    )
+                };
+            match event {
+                OrderEvent::OrderPlaced { lines, .. } if commit_on_place => {
+                    for line in lines {
+                        let command = StockCommand::CommitReservation {
+                            order_id: order_uuid,
+                        };
+                        self.send(line.product_id, command, &metadata, position)
+                            .await?;
+                    }
+                }
+                OrderEvent::PaymentConfirmed { .. } => {
+                    for product_id in products().await? {
+                        let command = StockCommand::CommitReservation {
+                            order_id: order_uuid,
+                        };
+                        self.send(product_id, command, &metadata, position).await?;
+                    }
+                }
+                OrderEvent::OrderCancelled { .. } => {
+                    for product_id in products().await? {
+                        let release = StockCommand::ReleaseReservation {
+                            order_id: order_uuid,
+                            reason: ReleaseReason::Cancelled,
+                        };
+                        self.send(product_id, release, &metadata, position).await?;
+                        let give_back = StockCommand::ReturnStock {
+                            order_id: order_uuid,
+                        };
+                        self.send(product_id, give_back, &metadata, position)
+                            .await?;
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Releases reservations whose time is up, every `every`, until `shutdown`.
+pub async fn sweep_reservations(
+    bus: Arc<CommandBus>,
+    every: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        if let Err(error) = sweep_once(&bus).await {
+            tracing::warn!(%error, "reservation sweep failed; will try again");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = shutdown.changed() => return,
+        }
+        if *shutdown.borrow() {
+            return;
+        }
+    }
+}
+
+/// One pass of the sweeper. Returns how many products had expired reservations.
+pub async fn sweep_once(bus: &CommandBus) -> Result<usize, String> {
+    let now = Utc::now();
+    let products: Vec<Uuid> = sqlx::query_scalar(
+        "select distinct s.product_id from stock_levels s, jsonb_each(s.reservations) r
+         where (r.value ->> 'expires_at')::timestamptz <= $1",
+    )
+    .bind(now)
+    .fetch_all(&bus.pool)
+    .await
+    .map_err(|e| e.to_string())?;
+    let metadata = EventMetadata::process("reservation-sweeper");
+    for product_id in &products {
+        bus.stock
+            .execute(
+                &product_id.to_string(),
+                StockCommand::ReleaseExpiredReservations { now },
+                &metadata,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(products.len())
+}

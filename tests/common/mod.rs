@@ -1,0 +1,104 @@
+//! A private PostgreSQL cluster per test: copied from a template made once with initdb,
+//! started on a Unix socket in a temp dir, stopped and removed when the test ends.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::{Arc, OnceLock};
+
+use comptoir::commands::CommandBus;
+use projections::db::{Cluster, MIGRATOR};
+use sqlx::postgres::PgPoolOptions;
+use sqlx::PgPool;
+
+/// A running private cluster with a migrated `comptoir` database.
+pub struct TestDb {
+    pub pool: PgPool,
+    pub cluster: Cluster,
+    _dir: tempfile::TempDir,
+}
+
+fn template() -> PathBuf {
+    static TEMPLATE: OnceLock<PathBuf> = OnceLock::new();
+    TEMPLATE
+        .get_or_init(|| {
+            let bin = projections::db::find_binaries().expect("PostgreSQL binaries");
+            let tag = bin.to_string_lossy().replace('/', "_");
+            let path = std::env::temp_dir().join(format!("comptoir-pg-template{tag}"));
+            if path.join("PG_VERSION").exists() && path.join("postgresql.conf").exists() {
+                return path;
+            }
+            // Built aside then renamed, so concurrent test processes never see half of it.
+            let staging =
+                std::env::temp_dir().join(format!("comptoir-pg-staging-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&staging);
+            let cluster = Cluster::new(staging.clone()).unwrap();
+            cluster.ensure_initialised().unwrap();
+            if std::fs::rename(&staging, &path).is_err() {
+                let _ = std::fs::remove_dir_all(&staging);
+            }
+            path
+        })
+        .clone()
+}
+
+fn open_dir() -> tempfile::TempDir {
+    let dir = tempfile::Builder::new()
+        .prefix("cpt")
+        .tempdir_in("/tmp")
+        .unwrap();
+    // The server may run as the `postgres` user (when tests run as root): let it in.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    dir
+}
+
+impl TestDb {
+    /// A fresh cluster and database with the migrations applied.
+    pub async fn new() -> TestDb {
+        let dir = open_dir();
+        let data = dir.path().join("pg");
+        let status = Command::new("cp")
+            .arg("-a")
+            .arg(template())
+            .arg(&data)
+            .status()
+            .unwrap();
+        assert!(status.success(), "copying the cluster template failed");
+        let cluster = Cluster::new(data).unwrap();
+        cluster.ensure_running().unwrap();
+        cluster.ensure_database("comptoir").await.unwrap();
+        let pool = PgPoolOptions::new()
+            .max_connections(40)
+            .connect_with(cluster.connect_options("comptoir"))
+            .await
+            .unwrap();
+        MIGRATOR.run(&pool).await.unwrap();
+        TestDb {
+            pool,
+            cluster,
+            _dir: dir,
+        }
+    }
+
+    /// The command side over this database.
+    pub fn bus(&self) -> Arc<CommandBus> {
+        CommandBus::new(self.pool.clone())
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let _ = self.cluster.stop();
+    }
+}
+
+/// Quiet unless TEST_LOG is set.
+pub fn init_logs() {
+    if std::env::var_os("TEST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter("info")
+            .with_test_writer()
+            .try_init();
+    }
+}
