@@ -98,6 +98,15 @@ impl Database {
         })
     }
 
+    /// A store reached through an existing pool (tests, embedding).
+    pub fn from_pool(pool: PgPool) -> Self {
+        Database {
+            pool,
+            cluster: None,
+            started_here: false,
+        }
+    }
+
     /// Closes the pool and stops the private cluster if this process started it and no
     /// other client (a running `serve`, say) still uses it.
     pub async fn close(self) {

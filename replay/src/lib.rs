@@ -62,6 +62,11 @@ impl Session {
         })
     }
 
+    /// A session over an already open store.
+    pub fn with_database(db: Database) -> Self {
+        Session { db }
+    }
+
     /// Closes the store (stopping the private cluster if this process started it).
     pub async fn close(self) {
         self.db.close().await;

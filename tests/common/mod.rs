@@ -102,3 +102,76 @@ pub fn init_logs() {
             .try_init();
     }
 }
+
+/// Creates a category and a published product with `stock` units; returns the product id.
+pub async fn published_product(
+    bus: &CommandBus,
+    reference: &str,
+    price: &str,
+    stock: u32,
+) -> uuid::Uuid {
+    use aggregates::category::CategoryCommand;
+    use aggregates::metadata::EventMetadata;
+    use aggregates::product::ProductCommand;
+    use aggregates::stock::StockCommand;
+    use aggregates::{Money, Reference, VatRate};
+    let system = EventMetadata::system();
+    let category_id = uuid::Uuid::now_v7();
+    let create = CategoryCommand::CreateCategory {
+        category_id,
+        name: format!("Catégorie {reference}"),
+        slug: None,
+        description: String::new(),
+    };
+    bus.categories
+        .execute(&category_id.to_string(), create, &system)
+        .await
+        .unwrap();
+    let product_id = uuid::Uuid::now_v7();
+    let create = ProductCommand::CreateProduct {
+        product_id,
+        reference: Reference::try_from(reference).unwrap(),
+        name: format!("Produit {reference}"),
+        slug: None,
+        description: "Une pièce".into(),
+        category_id,
+        price_ht: Money::try_from(price).unwrap(),
+        vat_rate: VatRate::try_from("20").unwrap(),
+        meta_description: String::new(),
+    };
+    let id = product_id.to_string();
+    bus.products.execute(&id, create, &system).await.unwrap();
+    bus.products
+        .execute(&id, ProductCommand::PublishProduct, &system)
+        .await
+        .unwrap();
+    if stock > 0 {
+        let receive = StockCommand::ReceiveStock {
+            product_id,
+            quantity: stock,
+            note: "livraison".into(),
+        };
+        bus.stock.execute(&id, receive, &system).await.unwrap();
+    }
+    product_id
+}
+
+/// A pickup order request for these items.
+pub fn order_request(items: &[(uuid::Uuid, u32)]) -> comptoir::ordering::OrderRequest {
+    use comptoir::ordering::{OrderRequest, RequestedItem};
+    OrderRequest {
+        order_id: uuid::Uuid::now_v7(),
+        customer_email: aggregates::Email::try_from("client@example.fr").unwrap(),
+        customer_name: "Client Test".into(),
+        customer_phone: aggregates::Phone::try_from("06 12 34 56 78").unwrap(),
+        pickup_location: "Atelier".into(),
+        payment_method: aggregates::PaymentMethod::Pickup,
+        items: items
+            .iter()
+            .map(|(product_id, quantity)| RequestedItem {
+                product_id: *product_id,
+                quantity: *quantity,
+            })
+            .collect(),
+    }
+}

@@ -249,7 +249,8 @@ async fn two_lines_for_one_product_are_refused() {
 
 #[tokio::test]
 async fn an_order_without_pickup_location_number_or_customer_name_is_refused() {
-    let cases: [(fn(&mut OrderCommand), OrderError); 3] = [
+    type Blank = fn(&mut OrderCommand);
+    let cases: [(Blank, OrderError); 3] = [
         (
             |c: &mut OrderCommand| {
                 if let OrderCommand::PlaceOrder {
