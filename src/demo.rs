@@ -209,6 +209,11 @@ const PRAISE: &[&str] = &[
     "Tient bien la route, usure régulière après 5 000 km.",
 ];
 
+/// A product family: category name, description, reference prefix, brands with their
+/// models, price range in cents.
+type Family = (&'static str, &'static str, &'static str, Brands, (u32, u32));
+type Brands = &'static [(&'static str, &'static [&'static str])];
+
 /// Writes the demo shop. Returns a one-paragraph summary.
 pub async fn seed(bus: &CommandBus, size: DemoSize) -> Result<String, String> {
     let mut rng = StdRng::seed_from_u64(size.seed);
@@ -216,7 +221,7 @@ pub async fn seed(bus: &CommandBus, size: DemoSize) -> Result<String, String> {
     let err = |e: &dyn std::fmt::Display| e.to_string();
     let vat = VatRate::try_from("20").map_err(|e| err(&e))?;
 
-    let families: [(&str, &str, &str, &[(&str, &[&str])], (u32, u32)); 3] = [
+    let families: [Family; 3] = [
         (
             "Pneus",
             "Pneus route, sport, trail et custom, montés à l'atelier sur rendez-vous.",
@@ -443,7 +448,7 @@ pub async fn seed(bus: &CommandBus, size: DemoSize) -> Result<String, String> {
             .map_err(|e| err(&e))?;
         reviews += 1;
         match index % 5 {
-            0 | 1 | 2 => {
+            0..=2 => {
                 bus.reviews
                     .execute(&id, ReviewCommand::ApproveReview, &system)
                     .await

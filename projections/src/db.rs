@@ -32,6 +32,8 @@ pub enum DbError {
     },
     #[error("the data directory path {0} is too long for a Unix socket (108 bytes): use a shorter --data-dir")]
     SocketPathTooLong(PathBuf),
+    #[error("running as root, the PostgreSQL server runs as the `postgres` user, which cannot write to {0}: choose a --data-dir it can reach (e.g. under /var/lib or /tmp), or run as a regular user")]
+    NotReachableByServerUser(PathBuf),
     #[error("database: {0}")]
     Sqlx(#[from] sqlx::Error),
     #[error("migrations: {0}")]
@@ -316,6 +318,15 @@ impl Cluster {
             let mut chown = Command::new("chown");
             chown.args(["-R", "postgres:postgres"]).arg(&self.dir);
             run(chown)?;
+            // A parent directory closed to others (root's home, say) would only show up
+            // later as an obscure initdb failure.
+            let mut probe = Command::new("runuser");
+            probe
+                .args(["-u", "postgres", "--", "test", "-w"])
+                .arg(&self.dir);
+            if !probe.status().is_ok_and(|s| s.success()) {
+                return Err(DbError::NotReachableByServerUser(self.dir.clone()));
+            }
         }
         Ok(())
     }

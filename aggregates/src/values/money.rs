@@ -35,11 +35,16 @@ pub enum MoneyError {
 /// A non-negative amount of euros, always carried with exactly two decimal places.
 ///
 /// Serialised as a decimal string (`"89.00"`), never as a float.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Money(Decimal);
+
+impl Default for Money {
+    /// Zero, shown `0.00` (a derived default would carry no decimals and show `0`).
+    fn default() -> Self {
+        Self::zero()
+    }
+}
 
 impl Money {
     /// Checks and rescales `amount` to cents: refuses negatives and sub-cent precision.
@@ -236,6 +241,7 @@ mod tests {
         assert_eq!(money("0").to_string(), "0.00");
         assert_eq!(money("-0").to_string(), "0.00");
         assert_eq!(money(" 12.30 ").to_string(), "12.30");
+        assert_eq!(Money::default().to_string(), "0.00");
     }
 
     #[test]

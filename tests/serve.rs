@@ -1,0 +1,139 @@
+//! The real binary: `comptoir serve --demo` on a machine with no database configured
+//! starts its private cluster, answers ready, stops cleanly and keeps its data.
+#![allow(clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn start(data_dir: &Path, demo: bool) -> (Child, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_comptoir"));
+    command
+        .arg("--data-dir")
+        .arg(data_dir)
+        .arg("serve")
+        .args(["--bind", "127.0.0.1:0"])
+        .env_remove("DATABASE_URL")
+        .env("COMPTOIR_CONFIG", "/dev/null")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    if demo {
+        command.arg("--demo");
+    }
+    let mut child = command.spawn().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(address) = line.strip_prefix("comptoir listening on ") {
+                let _ = tx.send(address.to_owned());
+            }
+        }
+    });
+    let address = rx
+        .recv_timeout(Duration::from_secs(600))
+        .expect("the server never said where it listens");
+    (child, address)
+}
+
+fn stop(mut child: Child) {
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success(), "serve exited with {status}");
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    panic!("serve did not stop on SIGTERM");
+}
+
+async fn ready(address: &str) -> serde_json::Value {
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        if let Ok(response) = client.get(format!("{address}/health/ready")).send().await {
+            if response.status() == 200 {
+                return response.json().await.unwrap();
+            }
+        }
+        assert!(Instant::now() < deadline, "never ready");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn serve_demo_starts_its_own_database_answers_ready_and_survives_a_restart() {
+    let dir = tempfile::Builder::new()
+        .prefix("cpt")
+        .tempdir_in("/tmp")
+        .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let data = dir.path().join("data");
+
+    let (child, address) = start(&data, true);
+    let body = ready(&address).await;
+    assert_eq!(body["database"], "ok");
+    let health: serde_json::Value = reqwest::get(format!("{address}/health"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["status"], "ok");
+    let positions: Vec<i64> = body["projections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["position"].as_i64().unwrap())
+        .collect();
+    assert!(
+        positions.len() >= 8 && positions.iter().all(|p| *p > 1000),
+        "{body}"
+    );
+    stop(child);
+    assert!(data.join("postgres/PG_VERSION").exists());
+    let cluster = projections::db::Cluster::new(data.join("postgres")).unwrap();
+    assert!(!cluster.is_running(), "the cluster stops with the server");
+
+    // Restart without --demo: the same data, nothing seeded twice.
+    let (child, address) = start(&data, false);
+    let again = ready(&address).await;
+    let catalog = |v: &serde_json::Value| {
+        v["projections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "catalog")
+            .unwrap()["position"]
+            .as_i64()
+            .unwrap()
+    };
+    assert!(catalog(&again) >= catalog(&body));
+    let pool = sqlx::PgPool::connect_with(cluster.connect_options("comptoir"))
+        .await
+        .unwrap();
+    let categories: i64 =
+        sqlx::query_scalar("select count(*) from events where event_type = 'CategoryCreated'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    let products: i64 = sqlx::query_scalar("select count(*) from catalog_products")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        (categories, products),
+        (3, 160),
+        "the demo is loaded once and kept"
+    );
+    pool.close().await;
+    stop(child);
+}
