@@ -6,8 +6,10 @@ create table events (
     sequence       bigint not null check (sequence >= 0),
     event_type     text   not null,
     event_version  text   not null,
-    payload        jsonb  not null,
-    metadata       jsonb  not null,
+    -- json, not jsonb: stored and read back as the text postgres-es wrote, which is far
+    -- cheaper to stream to projectors than jsonb's re-serialisation.
+    payload        json   not null,
+    metadata       json   not null,
     -- Allocated at insert, not at commit: a position alone is not a safe read order.
     position       bigint generated always as identity unique,
     -- The writing transaction: readers only take rows of transactions below the oldest

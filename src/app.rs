@@ -139,12 +139,11 @@ async fn serve(
         Duration::from_secs(30),
         shutdown_rx.clone(),
     )));
-    let _ = reservation_minutes;
-
     let state = AppState {
         pool: db.pool.clone(),
         bus,
         max_lag: 1_000,
+        reservation_ttl: chrono::Duration::minutes(i64::from(reservation_minutes)),
     };
     let listener = tokio::net::TcpListener::bind(bind)
         .await

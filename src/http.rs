@@ -22,6 +22,8 @@ pub struct AppState {
     pub bus: Arc<CommandBus>,
     /// Lag (events) above which `/health/ready` reports not ready.
     pub max_lag: i64,
+    /// How long an order's stock reservation holds before the sweeper releases it.
+    pub reservation_ttl: chrono::Duration,
 }
 
 /// The whole application.

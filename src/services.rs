@@ -34,22 +34,31 @@ impl PgUniqueKeys {
 #[async_trait]
 impl UniqueKeys for PgUniqueKeys {
     async fn claim(&self, scope: &str, value: &str, owner: Uuid) -> Result<bool, ServiceError> {
-        let holder: Uuid = sqlx::query_scalar(
-            "with claimed as (
-                insert into unique_keys (scope, value, owner_id) values ($1, $2, $3)
-                on conflict (scope, value) do nothing returning owner_id)
-             select owner_id from claimed
-             union all
-             select owner_id from unique_keys where scope = $1 and value = $2
-             limit 1",
-        )
-        .bind(scope)
-        .bind(value)
-        .bind(owner)
-        .fetch_one(&self.pool)
-        .await
-        .map_err(service_error)?;
-        Ok(holder == owner)
+        // When a concurrent claim of the same value commits while this statement runs, the
+        // insert yields to it but the statement's snapshot cannot see its row: ask again.
+        for _ in 0..3 {
+            let holder: Option<Uuid> = sqlx::query_scalar(
+                "with claimed as (
+                    insert into unique_keys (scope, value, owner_id) values ($1, $2, $3)
+                    on conflict (scope, value) do nothing returning owner_id)
+                 select owner_id from claimed
+                 union all
+                 select owner_id from unique_keys where scope = $1 and value = $2
+                 limit 1",
+            )
+            .bind(scope)
+            .bind(value)
+            .bind(owner)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(service_error)?;
+            if let Some(holder) = holder {
+                return Ok(holder == owner);
+            }
+        }
+        Err(ServiceError(format!(
+            "could not claim {scope} `{value}`; try again"
+        )))
     }
 
     async fn release(&self, scope: &str, value: &str, owner: Uuid) -> Result<(), ServiceError> {

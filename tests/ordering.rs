@@ -5,10 +5,8 @@ mod common;
 
 use std::sync::Arc;
 
-use aggregates::metadata::EventMetadata;
-use chrono::{Duration, Utc};
-use common::{order_request, published_product, TestDb};
-use comptoir::ordering::{place_order, PlaceOrderError};
+use common::{place, published_product, TestDb};
+use comptoir::ordering::PlaceOrderError;
 use projections::Projector;
 
 #[tokio::test]
@@ -20,16 +18,9 @@ async fn fifty_buyers_for_the_last_seven_units_buy_exactly_seven() {
     let mut buyers = Vec::new();
     for _ in 0..50 {
         let bus = Arc::clone(&bus);
-        buyers.push(tokio::spawn(async move {
-            place_order(
-                &bus,
-                order_request(&[(product, 1)]),
-                &EventMetadata::system(),
-                Utc::now(),
-                Duration::minutes(30),
-            )
-            .await
-        }));
+        buyers.push(tokio::spawn(
+            async move { place(&bus, &[(product, 1)]).await },
+        ));
     }
     let mut sold = 0;
     for buyer in buyers {
@@ -54,7 +45,7 @@ async fn fifty_buyers_for_the_last_seven_units_buy_exactly_seven() {
     let stock = bus.stock.load(&product.to_string()).await.unwrap();
     assert_eq!((stock.on_hand(), stock.available()), (0, 0));
     let negative: i64 = sqlx::query_scalar(
-        "select count(*) from events, jsonb_each(payload) e
+        "select count(*) from events, jsonb_each(payload::jsonb) e
          where aggregate_type = 'Stock' and ((e.value->>'on_hand')::bigint < 0 or (e.value->>'available')::bigint < 0)",
     )
     .fetch_one(&db.pool)
@@ -75,15 +66,7 @@ async fn a_refused_line_releases_what_was_reserved_and_names_the_line() {
     let plenty = published_product(&bus, "BAT-1", "45.00", 10).await;
     let scarce = published_product(&bus, "BAT-2", "60.00", 1).await;
 
-    let error = place_order(
-        &bus,
-        order_request(&[(plenty, 3), (scarce, 2)]),
-        &EventMetadata::system(),
-        Utc::now(),
-        Duration::minutes(30),
-    )
-    .await
-    .unwrap_err();
+    let error = place(&bus, &[(plenty, 3), (scarce, 2)]).await.unwrap_err();
     assert!(
         matches!(
             error,
@@ -117,15 +100,7 @@ async fn an_order_snapshots_lines_and_totals_with_vat_per_rate() {
     let bus = db.bus();
     let tyre = published_product(&bus, "PN-1", "89.99", 5).await;
     let oil = published_product(&bus, "ENT-1", "10.05", 5).await;
-    let placed = place_order(
-        &bus,
-        order_request(&[(tyre, 2), (oil, 3)]),
-        &EventMetadata::system(),
-        Utc::now(),
-        Duration::minutes(30),
-    )
-    .await
-    .unwrap();
+    let placed = place(&bus, &[(tyre, 2), (oil, 3)]).await.unwrap();
     // 2 x 89.99 + 3 x 10.05 = 179.98 + 30.15 = 210.13 HT; VAT 20 % on the sum = 42.026 -> 42.03.
     assert_eq!(placed.totals.total_ht.to_string(), "210.13");
     assert_eq!(placed.totals.total_vat.to_string(), "42.03");
@@ -138,27 +113,11 @@ async fn unpublished_or_unknown_products_cannot_be_ordered() {
     let db = TestDb::new().await;
     let bus = db.bus();
     let unknown = uuid::Uuid::now_v7();
-    let error = place_order(
-        &bus,
-        order_request(&[(unknown, 1)]),
-        &EventMetadata::system(),
-        Utc::now(),
-        Duration::minutes(30),
-    )
-    .await
-    .unwrap_err();
+    let error = place(&bus, &[(unknown, 1)]).await.unwrap_err();
     assert!(
         matches!(error, PlaceOrderError::UnknownProduct { line: 0, .. }),
         "{error:?}"
     );
-    let error = place_order(
-        &bus,
-        order_request(&[]),
-        &EventMetadata::system(),
-        Utc::now(),
-        Duration::minutes(30),
-    )
-    .await
-    .unwrap_err();
+    let error = place(&bus, &[]).await.unwrap_err();
     assert!(matches!(error, PlaceOrderError::NoItems));
 }

@@ -89,7 +89,7 @@ async fn tampering_with_an_event_breaks_the_seal_chain_at_its_position() {
         .unwrap();
     sqlx::raw_sql(&format!(
         "alter table events disable trigger events_append_only;
-         update events set payload = jsonb_set(payload, '{{StockReceived,quantity}}', '999') where position = {target};
+         update events set payload = jsonb_set(payload::jsonb, '{{StockReceived,quantity}}', '999')::json where position = {target};
          alter table events enable trigger events_append_only;"
     ))
     .execute(&db.pool)

@@ -63,6 +63,33 @@ pub async fn prepare_schema(
     Ok(())
 }
 
+/// Drops the indexes of `schema`'s tables that back no constraint (upserts need only
+/// the primary and unique keys) and returns their definitions, to be run again once the
+/// tables are full.
+async fn defer_secondary_indexes(
+    conn: &mut PgConnection,
+    schema: &str,
+) -> Result<Vec<String>, ProjectionError> {
+    let indexes: Vec<(String, String)> = sqlx::query_as(
+        "select i.indexname, i.indexdef from pg_indexes i
+         where i.schemaname = $1
+           and not exists (select 1 from pg_constraint c
+                           join pg_class r on r.oid = c.conindid
+                           where r.relname = i.indexname and c.connamespace = $1::regnamespace)",
+    )
+    .bind(schema)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut definitions = Vec::with_capacity(indexes.len());
+    for (name, definition) in indexes {
+        sqlx::query(&format!("drop index {schema}.\"{name}\""))
+            .execute(&mut *conn)
+            .await?;
+        definitions.push(definition);
+    }
+    Ok(definitions)
+}
+
 /// Applies one batch of events to every projection, each writing into `schema`.
 async fn apply_into(
     conn: &mut PgConnection,
@@ -114,6 +141,87 @@ pub async fn fill(
     }
 }
 
+/// Like [`fill`], but pipelined for big rebuilds: one task reads and decodes the next
+/// batch while every projection applies the current one on its own connection, so the
+/// database and the decoder work at the same time. Each projection commits its batches
+/// separately; nothing is visible until the swap, so that costs no atomicity.
+pub async fn fill_parallel(
+    pool: &PgPool,
+    projections: &[Arc<dyn Projection>],
+    schema: &str,
+    limit: ReadLimit,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<RebuildReport, ProjectionError> {
+    use tokio::sync::mpsc;
+    type Batch = Arc<Vec<crate::stream::Envelope>>;
+
+    let (batch_tx, mut batch_rx) = mpsc::channel::<(Batch, StreamPosition)>(2);
+    let reader_pool = pool.clone();
+    let reader = tokio::spawn(async move {
+        let mut conn = reader_pool.acquire().await?;
+        let mut at = StreamPosition::START;
+        loop {
+            let raw = stream::read_after(&mut conn, at, BATCH_SIZE * 5, limit).await?;
+            let Some(last) = raw.last().map(stream::StoredEvent::stream_position) else {
+                return Ok::<_, ProjectionError>(());
+            };
+            let events = decode_all(raw)?;
+            at = last;
+            if batch_tx.send((Arc::new(events), last)).await.is_err() {
+                return Ok(());
+            }
+        }
+    });
+
+    let mut workers = Vec::new();
+    let mut senders = Vec::new();
+    for projection in projections {
+        let (tx, mut rx) = mpsc::channel::<Batch>(2);
+        senders.push(tx);
+        let (pool, projection, schema) = (pool.clone(), projection.clone(), schema.to_owned());
+        workers.push(tokio::spawn(async move {
+            let mut conn = pool.acquire().await?;
+            while let Some(events) = rx.recv().await {
+                let mut tx = conn.begin().await?;
+                sqlx::query(&format!("set local search_path to {schema}, public"))
+                    .execute(&mut *tx)
+                    .await?;
+                projection.apply(&mut tx, &events).await?;
+                tx.commit().await?;
+            }
+            Ok::<_, ProjectionError>(())
+        }));
+    }
+
+    let mut report = RebuildReport {
+        events: 0,
+        position: StreamPosition::START,
+    };
+    while let Some((events, last)) = batch_rx.recv().await {
+        let n = events.len() as u64;
+        for sender in &senders {
+            if sender.send(events.clone()).await.is_err() {
+                break;
+            }
+        }
+        report.events += n;
+        report.position = last;
+        progress(n);
+    }
+    drop(senders);
+    let joined = |r: Result<Result<(), ProjectionError>, tokio::task::JoinError>| {
+        r.map_err(|e| ProjectionError::Event {
+            position: 0,
+            message: format!("rebuild task failed: {e}"),
+        })?
+    };
+    for worker in workers {
+        joined(worker.await)?;
+    }
+    joined(reader.await)?;
+    Ok(report)
+}
+
 /// Rebuilds `projections` from position 0 and swaps them in. Safe while `serve` runs.
 pub async fn rebuild(
     pool: &PgPool,
@@ -128,15 +236,13 @@ pub async fn rebuild(
     let schema = "comptoir_rebuild";
     let mut conn = pool.acquire().await?;
     prepare_schema(&mut conn, &projections, schema).await?;
-    let built = fill(
-        &mut conn,
-        &projections,
-        schema,
-        StreamPosition::START,
-        ReadLimit::default(),
-        progress,
-    )
-    .await?;
+    let deferred = defer_secondary_indexes(&mut conn, schema).await?;
+    let built = fill_parallel(pool, &projections, schema, ReadLimit::default(), progress).await?;
+
+    // Built once over the full tables (a sort) rather than row by row during the fill.
+    for definition in &deferred {
+        sqlx::query(definition).execute(&mut *conn).await?;
+    }
 
     let mut tx = conn.begin().await?;
     for projection in &projections {

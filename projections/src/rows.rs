@@ -125,18 +125,51 @@ pub async fn upsert<'a, R: Row + 'a>(
     Ok(())
 }
 
-/// Appends rows (tables whose rows never change, like the audit trail).
+/// Appends rows (tables whose rows never change, like the audit trail) with COPY, the
+/// cheapest way into PostgreSQL: no JSON to parse on the server, one round trip.
 pub async fn insert<R: Row>(conn: &mut PgConnection, rows: &[R]) -> Result<(), sqlx::Error> {
     if rows.is_empty() {
         return Ok(());
     }
+    let mut text = String::with_capacity(rows.len() * 256);
+    for row in rows {
+        let value = serde_json::to_value(row).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+        for (i, column) in R::COLUMNS.iter().enumerate() {
+            if i > 0 {
+                text.push('\t');
+            }
+            match value.get(column) {
+                None | Some(serde_json::Value::Null) => text.push_str("\\N"),
+                Some(serde_json::Value::String(s)) => copy_escape(&mut text, s),
+                Some(serde_json::Value::Bool(b)) => text.push(if *b { 't' } else { 'f' }),
+                Some(serde_json::Value::Number(n)) => text.push_str(&n.to_string()),
+                Some(other) => copy_escape(&mut text, &other.to_string()),
+            }
+        }
+        text.push('\n');
+    }
     let sql = format!(
-        "insert into {table} select * from jsonb_populate_recordset(null::{table}, $1)",
-        table = R::TABLE
+        "copy {table} ({columns}) from stdin",
+        table = R::TABLE,
+        columns = R::COLUMNS.join(", ")
     );
-    let json = serde_json::to_value(rows).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-    sqlx::query(&sql).bind(json).execute(conn).await?;
+    let mut copy = conn.copy_in_raw(&sql).await?;
+    copy.send(text.as_bytes()).await?;
+    copy.finish().await?;
     Ok(())
+}
+
+/// Escapes a value for COPY's text format.
+fn copy_escape(out: &mut String, value: &str) {
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c => out.push(c),
+        }
+    }
 }
 
 /// Deletes the rows whose key is in `keys`.

@@ -16,11 +16,12 @@ use crate::stream::{self, Envelope, ReadLimit, StoredEvent, StreamPosition};
 pub const GENESIS: [u8; 32] = [0; 32];
 
 /// The event's bytes as sealed: every stored field, each length-prefixed so no two
-/// different events share an encoding. JSON is serialised by serde_json with sorted keys
-/// (its default map), which is stable across jsonb round trips.
+/// different events share an encoding. Payload and metadata are `json` columns, kept as
+/// the exact text written, so their bytes are sealed as they are: even a change that
+/// means the same JSON is caught.
 pub fn canonical_bytes(event: &StoredEvent) -> Vec<u8> {
-    let payload = serde_json::to_vec(&event.payload).unwrap_or_default();
-    let metadata = serde_json::to_vec(&event.metadata).unwrap_or_default();
+    let payload = event.payload.as_bytes();
+    let metadata = event.metadata.as_bytes();
     let recorded_at = event
         .recorded_at
         .to_rfc3339_opts(SecondsFormat::Micros, true);
@@ -33,8 +34,8 @@ pub fn canonical_bytes(event: &StoredEvent) -> Vec<u8> {
         sequence.as_bytes(),
         event.event_type.as_bytes(),
         event.event_version.as_bytes(),
-        &payload,
-        &metadata,
+        payload,
+        metadata,
         recorded_at.as_bytes(),
     ];
     let mut bytes = Vec::with_capacity(fields.iter().map(|f| f.len() + 8).sum());

@@ -10,7 +10,6 @@
 //! precedes them in this order.
 
 use chrono::{DateTime, Utc};
-use serde_json::Value;
 use sqlx::PgConnection;
 
 use aggregates::category::CategoryEvent;
@@ -43,8 +42,10 @@ pub struct StoredEvent {
     pub sequence: i64,
     pub event_type: String,
     pub event_version: String,
-    pub payload: Value,
-    pub metadata: Value,
+    /// The payload as stored (json text, byte for byte what was written).
+    pub payload: String,
+    /// The metadata as stored (json text).
+    pub metadata: String,
     pub recorded_at: DateTime<Utc>,
 }
 
@@ -74,7 +75,8 @@ pub async fn read_after(
 ) -> Result<Vec<StoredEvent>, sqlx::Error> {
     sqlx::query_as::<_, StoredEvent>(
         "select position, transaction_id::text::bigint as tx, aggregate_type, aggregate_id,
-                sequence, event_type, event_version, payload, metadata, recorded_at
+                sequence, event_type, event_version, payload::text as payload,
+                metadata::text as metadata, recorded_at
          from events
          where transaction_id < pg_snapshot_xmin(pg_current_snapshot())
            and (transaction_id, position) > ($1::text::xid8, $2)
@@ -179,7 +181,7 @@ impl Envelope {
         fn parse<T: serde::de::DeserializeOwned>(
             raw: &StoredEvent,
         ) -> Result<T, serde_json::Error> {
-            T::deserialize(&raw.payload)
+            serde_json::from_str(&raw.payload)
         }
         let event = match raw.aggregate_type.as_str() {
             "Category" => parse(&raw).map(DomainEvent::Category),
@@ -198,7 +200,7 @@ impl Envelope {
             source,
         })?;
         let map: std::collections::HashMap<String, String> =
-            serde_json::from_value(raw.metadata.clone()).unwrap_or_default();
+            serde_json::from_str(&raw.metadata).unwrap_or_default();
         Ok(Envelope {
             metadata: EventMetadata::from_map(&map),
             event,

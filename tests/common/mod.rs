@@ -175,3 +175,18 @@ pub fn order_request(items: &[(uuid::Uuid, u32)]) -> comptoir::ordering::OrderRe
             .collect(),
     }
 }
+
+/// Places a pickup order for these items now, with a 30-minute reservation.
+pub async fn place(
+    bus: &CommandBus,
+    items: &[(uuid::Uuid, u32)],
+) -> Result<comptoir::ordering::PlacedOrder, comptoir::ordering::PlaceOrderError> {
+    comptoir::ordering::place_order(
+        bus,
+        order_request(items),
+        &aggregates::metadata::EventMetadata::system(),
+        chrono::Utc::now(),
+        chrono::Duration::minutes(30),
+    )
+    .await
+}

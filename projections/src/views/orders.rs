@@ -125,10 +125,17 @@ impl Projection for Orders {
         conn: &mut PgConnection,
         events: &[Envelope],
     ) -> Result<(), ProjectionError> {
+        // Orders placed in this batch have no row yet: load only the others.
+        let placed: std::collections::HashSet<Uuid> = events
+            .iter()
+            .filter(|e| matches!(e.event, DomainEvent::Order(OrderEvent::OrderPlaced { .. })))
+            .filter_map(Envelope::aggregate_uuid)
+            .collect();
         let ids: Vec<Uuid> = events
             .iter()
             .filter(|e| matches!(e.event, DomainEvent::Order(_)))
             .filter_map(Envelope::aggregate_uuid)
+            .filter(|id| !placed.contains(id))
             .collect();
         let mut orders = RowSet::<OrderView>::load(conn, ids).await?;
         let mut timeline = Vec::new();

@@ -72,10 +72,22 @@ impl Projection for Reviews {
         conn: &mut PgConnection,
         events: &[Envelope],
     ) -> Result<(), ProjectionError> {
+        // Reviews submitted in this batch have no row yet: load only the others.
+        let submitted: std::collections::HashSet<Uuid> = events
+            .iter()
+            .filter(|e| {
+                matches!(
+                    e.event,
+                    DomainEvent::Review(ReviewEvent::ReviewSubmitted { .. })
+                )
+            })
+            .filter_map(Envelope::aggregate_uuid)
+            .collect();
         let ids: Vec<Uuid> = events
             .iter()
             .filter(|e| matches!(e.event, DomainEvent::Review(_)))
             .filter_map(Envelope::aggregate_uuid)
+            .filter(|id| !submitted.contains(id))
             .collect();
         let mut rows = RowSet::<ReviewView>::load(conn, ids).await?;
         for e in events {

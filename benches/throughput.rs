@@ -1,0 +1,567 @@
+//! Throughput benchmark, printed as figures (not a timed test):
+//! - replay: rebuild every read model from BENCH_EVENTS events (default 1,000,000);
+//! - command side: orders placed per second (2 lines each) with 1 and 16 clients, beside
+//!   pgbench's rate for a single-row-insert transaction on the same cluster in the same run.
+//!
+//! Run: `cargo bench --bench throughput` (BENCH_SECONDS sets each measurement's length).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aggregates::metadata::EventMetadata;
+use aggregates::order::{OrderEvent, OrderLine, PaymentMethod};
+use aggregates::product::ProductEvent;
+use aggregates::stock::StockEvent;
+use aggregates::{compute_totals, CategoryEvent, Email, Money, Phone, Reference, Slug, VatRate};
+use chrono::Utc;
+use comptoir::commands::CommandBus;
+use comptoir::ordering::{place_order, OrderRequest, RequestedItem};
+use cqrs_es::DomainEvent;
+use projections::db::{Cluster, MIGRATOR};
+use sqlx::postgres::PgPoolOptions;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+fn env_number(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+struct Bench {
+    cluster: Cluster,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Bench {
+    fn drop(&mut self) {
+        let _ = self.cluster.stop();
+    }
+}
+
+async fn start(database: &str) -> (Bench, PgPool) {
+    let dir = tempfile::Builder::new()
+        .prefix("cptb")
+        .tempdir_in("/tmp")
+        .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let cluster = Cluster::new(dir.path().join("pg")).unwrap();
+    cluster.ensure_running().unwrap();
+    cluster.ensure_database(database).await.unwrap();
+    let pool = PgPoolOptions::new()
+        .max_connections(40)
+        .connect_with(cluster.connect_options(database))
+        .await
+        .unwrap();
+    MIGRATOR.run(&pool).await.unwrap();
+    (Bench { cluster, _dir: dir }, pool)
+}
+
+/// Buffers event rows and writes them with one statement per 10,000.
+struct Writer {
+    pool: PgPool,
+    metadata: serde_json::Value,
+    rows: Vec<(String, String, i64, String, serde_json::Value)>,
+    written: u64,
+}
+
+impl Writer {
+    async fn push<E: DomainEvent>(
+        &mut self,
+        aggregate_type: &str,
+        id: Uuid,
+        sequence: i64,
+        event: E,
+    ) {
+        let payload = serde_json::to_value(&event).unwrap();
+        self.rows.push((
+            aggregate_type.into(),
+            id.to_string(),
+            sequence,
+            event.event_type(),
+            payload,
+        ));
+        if self.rows.len() >= 10_000 {
+            self.flush().await;
+        }
+    }
+
+    async fn flush(&mut self) {
+        if self.rows.is_empty() {
+            return;
+        }
+        let rows = std::mem::take(&mut self.rows);
+        self.written += rows.len() as u64;
+        let (mut types, mut ids, mut sequences, mut names, mut payloads) =
+            (vec![], vec![], vec![], vec![], vec![]);
+        for (t, id, s, n, p) in rows {
+            types.push(t);
+            ids.push(id);
+            sequences.push(s);
+            names.push(n);
+            payloads.push(p);
+        }
+        sqlx::query(
+            "insert into events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
+             select t, i, s, n, '1.0', p, $6 from unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::jsonb[]) as u(t, i, s, n, p)",
+        )
+        .bind(&types)
+        .bind(&ids)
+        .bind(&sequences)
+        .bind(&names)
+        .bind(&payloads)
+        .bind(&self.metadata)
+        .execute(&self.pool)
+        .await
+        .unwrap();
+    }
+}
+
+/// Writes a shop's worth of valid events: 160 products, then orders of two lines that go
+/// all the way to completion (9 events each), until `target` events exist.
+async fn generate(pool: &PgPool, target: u64) -> u64 {
+    let metadata = serde_json::to_value(EventMetadata::system().to_map()).unwrap();
+    let mut w = Writer {
+        pool: pool.clone(),
+        metadata,
+        rows: Vec::new(),
+        written: 0,
+    };
+    let category = Uuid::now_v7();
+    w.push(
+        "Category",
+        category,
+        1,
+        CategoryEvent::CategoryCreated {
+            category_id: category,
+            name: "Pneus".into(),
+            slug: Slug::new("pneus").unwrap(),
+            description: String::new(),
+        },
+    )
+    .await;
+    let vat = VatRate::try_from("20").unwrap();
+    let mut products = Vec::new();
+    for n in 0..160u32 {
+        let id = Uuid::now_v7();
+        let price = Money::try_from(format!("{}.{:02}", 20 + n, n % 100).as_str()).unwrap();
+        w.push(
+            "Product",
+            id,
+            1,
+            ProductEvent::ProductCreated {
+                product_id: id,
+                reference: Reference::try_from(format!("PN-{n:04}").as_str()).unwrap(),
+                name: format!("Pneu {n}"),
+                slug: Slug::new(&format!("pneu-{n}")).unwrap(),
+                description: "Pneu moto".into(),
+                category_id: category,
+                price_ht: price,
+                vat_rate: vat,
+                meta_description: String::new(),
+            },
+        )
+        .await;
+        w.push("Product", id, 2, ProductEvent::ProductPublished)
+            .await;
+        let on_hand = 10_000_000i64;
+        w.push(
+            "Stock",
+            id,
+            1,
+            StockEvent::StockReceived {
+                product_id: id,
+                quantity: 10_000_000,
+                note: String::new(),
+                on_hand,
+                available: on_hand,
+            },
+        )
+        .await;
+        products.push((id, price, 1i64, on_hand));
+    }
+    let email = Email::try_from("client@example.fr").unwrap();
+    let phone = Phone::try_from("0612345678").unwrap();
+    let mut number = 0u64;
+    while w.written + (w.rows.len() as u64) < target {
+        number += 1;
+        let order = Uuid::now_v7();
+        let picks = [
+            (number as usize * 7) % products.len(),
+            (number as usize * 13 + 1) % products.len(),
+        ];
+        let mut lines = Vec::new();
+        for &p in &picks {
+            let (id, price, ref mut sequence, on_hand) = products[p];
+            *sequence += 1;
+            let seq = *sequence;
+            products[p].2 = seq;
+            w.push(
+                "Stock",
+                id,
+                seq,
+                StockEvent::StockReserved {
+                    product_id: id,
+                    order_id: order,
+                    quantity: 1,
+                    expires_at: Utc::now(),
+                    on_hand,
+                    available: on_hand - 1,
+                },
+            )
+            .await;
+            lines.push(OrderLine {
+                product_id: id,
+                reference: Reference::try_from(format!("PN-{p:04}").as_str()).unwrap(),
+                name: format!("Pneu {p}"),
+                quantity: 1,
+                unit_price_ht: price,
+                vat_rate: vat,
+                line_total_ht: price,
+            });
+        }
+        let totals = compute_totals(
+            &lines
+                .iter()
+                .map(|l| (l.quantity, l.unit_price_ht, l.vat_rate))
+                .collect::<Vec<_>>(),
+        );
+        let amount = totals.total_ttc;
+        w.push(
+            "Order",
+            order,
+            1,
+            OrderEvent::OrderPlaced {
+                order_id: order,
+                order_number: format!("C-2026-{number:07}"),
+                customer_email: email.clone(),
+                customer_name: "Client".into(),
+                customer_phone: phone.clone(),
+                pickup_location: "Atelier".into(),
+                payment_method: PaymentMethod::Pickup,
+                lines,
+                totals,
+                placed_at: Utc::now(),
+            },
+        )
+        .await;
+        for &p in &picks {
+            let (id, _, _, on_hand) = products[p];
+            products[p].2 += 1;
+            products[p].3 = on_hand - 1;
+            w.push(
+                "Stock",
+                id,
+                products[p].2,
+                StockEvent::ReservationCommitted {
+                    product_id: id,
+                    order_id: order,
+                    quantity: 1,
+                    on_hand: on_hand - 1,
+                    available: on_hand - 1,
+                },
+            )
+            .await;
+        }
+        w.push("Order", order, 2, OrderEvent::OrderConfirmed).await;
+        w.push("Order", order, 3, OrderEvent::OrderReadyForPickup)
+            .await;
+        w.push(
+            "Order",
+            order,
+            4,
+            OrderEvent::PaymentConfirmed {
+                provider: "counter".into(),
+                reference: format!("cash-{number}"),
+                amount,
+                paid_at: Utc::now(),
+            },
+        )
+        .await;
+        w.push("Order", order, 5, OrderEvent::OrderCompleted).await;
+    }
+    w.flush().await;
+    w.written
+}
+
+async fn replay_bench(events: u64) {
+    let (_bench, pool) = start("replay_bench").await;
+    sqlx::query("create table bench_scratch (id int)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let written = generate(&pool, events).await;
+    println!(
+        "replay: wrote {written} events in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    sqlx::query("analyze events").execute(&pool).await.unwrap();
+
+    let started = Instant::now();
+    let report = projections::rebuild::rebuild(&pool, &projections::read_models(), &|_| {})
+        .await
+        .unwrap();
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "replay: rebuilt {} read models from {} events in {seconds:.1} s = {:.0} events/s (target 50,000)",
+        projections::read_models().len(),
+        report.events,
+        report.events as f64 / seconds
+    );
+    // Where the time goes: each read model alone, and reading + decoding alone.
+    if std::env::var_os("BENCH_BREAKDOWN").is_some() {
+        let mut alone: Vec<Arc<dyn projections::Projection>> = projections::read_models();
+        alone.push(Arc::new(ReadOnly));
+        for projection in alone {
+            let started = Instant::now();
+            let report =
+                projections::rebuild::rebuild(&pool, std::slice::from_ref(&projection), &|_| {})
+                    .await
+                    .unwrap();
+            let seconds = started.elapsed().as_secs_f64();
+            println!(
+                "replay:   {:<16} {:>9.0} events/s",
+                projection.name(),
+                report.events as f64 / seconds
+            );
+        }
+    }
+    let seal = projections::seal::SealChain;
+    let started = Instant::now();
+    let sealed = projections::runtime::catch_up(&pool, &seal)
+        .await
+        .map_err(|(_, e)| e)
+        .unwrap();
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "replay: sealed {sealed} events in {seconds:.1} s = {:.0} events/s",
+        sealed as f64 / seconds
+    );
+}
+
+/// Applies nothing: rebuilding it measures reading and decoding the stream.
+struct ReadOnly;
+
+#[async_trait::async_trait]
+impl projections::Projection for ReadOnly {
+    fn name(&self) -> &'static str {
+        "(read only)"
+    }
+    fn tables(&self) -> &'static [&'static str] {
+        &["bench_scratch"]
+    }
+    async fn apply(
+        &self,
+        _: &mut sqlx::PgConnection,
+        _: &[projections::Envelope],
+    ) -> Result<(), projections::ProjectionError> {
+        Ok(())
+    }
+}
+
+async fn seed_catalog(bus: &CommandBus) -> Vec<Uuid> {
+    use aggregates::category::CategoryCommand;
+    use aggregates::product::ProductCommand;
+    use aggregates::stock::StockCommand;
+    let system = EventMetadata::system();
+    let category = Uuid::now_v7();
+    bus.categories
+        .execute(
+            &category.to_string(),
+            CategoryCommand::CreateCategory {
+                category_id: category,
+                name: "Pneus".into(),
+                slug: None,
+                description: String::new(),
+            },
+            &system,
+        )
+        .await
+        .unwrap();
+    let mut products = Vec::new();
+    for n in 0..160 {
+        let id = Uuid::now_v7();
+        let create = ProductCommand::CreateProduct {
+            product_id: id,
+            reference: Reference::try_from(format!("PN-{n:04}").as_str()).unwrap(),
+            name: format!("Pneu {n}"),
+            slug: None,
+            description: String::new(),
+            category_id: category,
+            price_ht: Money::try_from("89.90").unwrap(),
+            vat_rate: VatRate::try_from("20").unwrap(),
+            meta_description: String::new(),
+        };
+        bus.products
+            .execute(&id.to_string(), create, &system)
+            .await
+            .unwrap();
+        bus.products
+            .execute(&id.to_string(), ProductCommand::PublishProduct, &system)
+            .await
+            .unwrap();
+        bus.stock
+            .execute(
+                &id.to_string(),
+                StockCommand::ReceiveStock {
+                    product_id: id,
+                    quantity: 1_000_000,
+                    note: String::new(),
+                },
+                &system,
+            )
+            .await
+            .unwrap();
+        products.push(id);
+    }
+    products
+}
+
+async fn orders_per_second(
+    bus: Arc<CommandBus>,
+    products: Arc<Vec<Uuid>>,
+    clients: usize,
+    seconds: u64,
+) -> (f64, u64) {
+    let placed = Arc::new(AtomicU64::new(0));
+    let failed = Arc::new(AtomicU64::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for client in 0..clients {
+        let (bus, products, placed, failed, stop) = (
+            bus.clone(),
+            products.clone(),
+            placed.clone(),
+            failed.clone(),
+            stop.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut n = client * 31;
+            while !stop.load(Ordering::Relaxed) {
+                n += 1;
+                let a = products[(n * 7) % products.len()];
+                let b = products[(n * 13 + 1) % products.len()];
+                let request = OrderRequest {
+                    order_id: Uuid::now_v7(),
+                    customer_email: Email::try_from("client@example.fr").unwrap(),
+                    customer_name: "Client".into(),
+                    customer_phone: Phone::try_from("0612345678").unwrap(),
+                    pickup_location: "Atelier".into(),
+                    payment_method: PaymentMethod::Pickup,
+                    items: vec![
+                        RequestedItem {
+                            product_id: a,
+                            quantity: 1,
+                        },
+                        RequestedItem {
+                            product_id: b,
+                            quantity: 1,
+                        },
+                    ],
+                };
+                match place_order(
+                    &bus,
+                    request,
+                    &EventMetadata::system(),
+                    Utc::now(),
+                    chrono::Duration::minutes(30),
+                )
+                .await
+                {
+                    Ok(_) => placed.fetch_add(1, Ordering::Relaxed),
+                    Err(_) => failed.fetch_add(1, Ordering::Relaxed),
+                };
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(seconds)).await;
+    stop.store(true, Ordering::Relaxed);
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let rate = placed.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64();
+    (rate, failed.load(Ordering::Relaxed))
+}
+
+fn pgbench(cluster: &Cluster, database: &str, clients: usize, seconds: u64) -> Option<f64> {
+    let script = std::env::temp_dir().join(format!("comptoir-pgbench-{}.sql", std::process::id()));
+    std::fs::write(&script, "insert into bench_insert (v) values (1);\n").ok()?;
+    let output = Command::new(cluster.bin_dir().join("pgbench"))
+        .args(["-n", "-f"])
+        .arg(&script)
+        .args([
+            "-c",
+            &clients.to_string(),
+            "-j",
+            &clients.min(2).to_string(),
+            "-T",
+            &seconds.to_string(),
+        ])
+        .args([
+            "-h",
+            &cluster.dir().to_string_lossy(),
+            "-U",
+            "comptoir",
+            database,
+        ])
+        .output()
+        .ok()?;
+    let _ = std::fs::remove_file(&script);
+    let text = String::from_utf8_lossy(&output.stdout);
+    text.lines()
+        .find(|l| l.starts_with("tps = "))
+        .and_then(|l| {
+            l.trim_start_matches("tps = ")
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()
+        })
+}
+
+async fn command_bench(seconds: u64) {
+    let (bench, pool) = start("command_bench").await;
+    sqlx::query("create table bench_insert (id bigserial primary key, v int not null)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let bus = CommandBus::new(pool.clone());
+    let products = Arc::new(seed_catalog(&bus).await);
+    for clients in [1usize, 16] {
+        let (orders, failed) =
+            orders_per_second(bus.clone(), products.clone(), clients, seconds).await;
+        let inserts = pgbench(&bench.cluster, "command_bench", clients, seconds);
+        match inserts {
+            Some(tps) => println!(
+                "commands: {clients:>2} client(s): {orders:.0} orders/s (2 lines, {failed} refused) vs pgbench {tps:.0} single-row inserts/s: ratio {:.3}",
+                orders / tps
+            ),
+            None => println!("commands: {clients:>2} client(s): {orders:.0} orders/s ({failed} refused); pgbench not found"),
+        }
+    }
+}
+
+fn main() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let events = env_number("BENCH_EVENTS", 1_000_000);
+    let seconds = env_number("BENCH_SECONDS", 10);
+    let which = std::env::args()
+        .skip(1)
+        .find(|a| !a.starts_with('-'))
+        .unwrap_or_default();
+    runtime.block_on(async {
+        if which.is_empty() || which == "replay" {
+            replay_bench(events).await;
+        }
+        if which.is_empty() || which == "commands" {
+            command_bench(seconds).await;
+        }
+    });
+}
