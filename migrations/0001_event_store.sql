@@ -6,8 +6,8 @@ create table events (
     sequence       bigint not null check (sequence >= 0),
     event_type     text   not null,
     event_version  text   not null,
-    -- json, not jsonb: stored and read back as the text postgres-es wrote, which is far
-    -- cheaper to stream to projectors than jsonb's re-serialisation.
+    -- json, not jsonb: kept and read back as stored text, which is far cheaper to stream
+    -- to projectors than jsonb's re-serialisation, and is what the seal chain hashes.
     payload        json   not null,
     metadata       json   not null,
     -- Allocated at insert, not at commit: a position alone is not a safe read order.

@@ -13,6 +13,22 @@ use projections::rebuild::{self, check_schema_name};
 use projections::stream::{self, ReadLimit, StreamPosition};
 use projections::{seal, Projection, ProjectionError};
 
+/// Prints a line to stdout; a closed pipe (`replay status | head`) is not an error.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+/// Prints a line to stderr, ignoring a closed pipe.
+macro_rules! say_err {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 /// Why a replay command failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ReplayError {
@@ -79,12 +95,15 @@ impl Session {
         let total: i64 = sqlx::query_scalar("select count(*) from events")
             .fetch_one(&mut *conn)
             .await?;
-        println!("events: {total}, head position {}", head.position);
+        say!("events: {total}, head position {}", head.position);
         let checkpoints = projections::runtime::checkpoints(&self.db.pool).await?;
         let mut known: Vec<String> = checkpoints.iter().map(|c| c.name.clone()).collect();
-        println!(
+        say!(
             "{:<16} {:>10} {:>10} {:>8}  state",
-            "projection", "position", "applied", "lag"
+            "projection",
+            "position",
+            "applied",
+            "lag"
         );
         let mut healthy = true;
         for checkpoint in &checkpoints {
@@ -102,15 +121,18 @@ impl Session {
                 _ if lag == 0 => "up to date".to_owned(),
                 _ => "catching up".to_owned(),
             };
-            println!(
+            say!(
                 "{:<16} {:>10} {:>10} {:>8}  {state}",
-                checkpoint.name, checkpoint.last_position, checkpoint.events_applied, lag
+                checkpoint.name,
+                checkpoint.last_position,
+                checkpoint.events_applied,
+                lag
             );
         }
         for projection in projections::all() {
             if !known.iter().any(|n| n == projection.name()) {
                 known.push(projection.name().to_owned());
-                println!(
+                say!(
                     "{:<16} {:>10} {:>10} {:>8}  never run",
                     projection.name(),
                     0,
@@ -142,7 +164,7 @@ impl Session {
         let report = rebuild::rebuild(&self.db.pool, &targets, &|n| progress.inc(n)).await?;
         progress.finish_and_clear();
         let seconds = started.elapsed().as_secs_f64();
-        println!(
+        say!(
             "rebuilt {} from {} events in {seconds:.2} s ({:.0} events/s), now at position {}",
             names.join(", "),
             report.events,
@@ -190,7 +212,7 @@ impl Session {
         .await?;
         match format {
             None => {
-                eprintln!(
+                say_err!(
                     "{name} as of {moment} ({} events) written to schema {schema}: {}",
                     report.events,
                     projection
@@ -204,7 +226,12 @@ impl Session {
             Some(format) => {
                 let mut out = std::io::stdout().lock();
                 for table in projection.tables() {
-                    export(&mut conn, &schema, table, format, &mut out).await?;
+                    match export(&mut conn, &schema, table, format, &mut out).await {
+                        Err(ReplayError::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                            break
+                        }
+                        other => other?,
+                    }
                 }
                 sqlx::query(&format!("drop schema {schema} cascade"))
                     .execute(&mut *conn)
@@ -225,13 +252,14 @@ impl Session {
         progress.finish_and_clear();
         let mut ok = true;
         match &chain.broken_at {
-            None => println!(
+            None => say!(
                 "seal chain: {} events verified, last seal {}",
-                chain.verified, chain.last_seal
+                chain.verified,
+                chain.last_seal
             ),
             Some((position, reason)) => {
                 ok = false;
-                println!("seal chain: BROKEN at position {position}: {reason} ({} events verified before it)", chain.verified);
+                say!("seal chain: BROKEN at position {position}: {reason} ({} events verified before it)", chain.verified);
             }
         }
         for projection in projections::read_models() {
@@ -243,10 +271,10 @@ impl Session {
                 .map(|(table, n)| format!("{table}: {n} row(s) differ"))
                 .collect();
             if differing.is_empty() {
-                println!("{}: matches a fresh rebuild", projection.name());
+                say!("{}: matches a fresh rebuild", projection.name());
             } else {
                 ok = false;
-                println!(
+                say!(
                     "{}: DIFFERS from a fresh rebuild ({})",
                     projection.name(),
                     differing.join(", ")
