@@ -8,7 +8,7 @@ use tokio::sync::watch;
 use projections::db::{Database, DbError, Location};
 use projections::Projector;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{ApiKeyCommand, Cli, Command};
 use crate::commands::CommandBus;
 use crate::http::{router, AppState};
 use crate::process::{sweep_reservations, StockKeeper};
@@ -31,6 +31,10 @@ pub enum AppError {
     Projection(#[from] projections::ProjectionError),
     #[error("demo data: {0}")]
     Demo(String),
+    #[error("configuration: {0}")]
+    Config(String),
+    #[error(transparent)]
+    ApiKey(#[from] crate::api::keys::KeyError),
 }
 
 /// Every consumer `serve` runs: the read models, the seal chain, the process managers.
@@ -50,6 +54,12 @@ pub async fn run(cli: Cli) -> Result<(), AppError> {
             println!("migrations applied");
             db.close().await;
             Ok(())
+        }
+        Command::ApiKey { command } => {
+            let db = Database::open(&location, 2).await?;
+            let result = api_key(&db, command).await;
+            db.close().await;
+            result
         }
         Command::SeedDemo {
             products,
@@ -83,6 +93,37 @@ fn describe(location: &Location) {
             tracing::info!(cluster = %dir.display(), "using the private PostgreSQL cluster")
         }
     }
+}
+
+async fn api_key(db: &Database, command: ApiKeyCommand) -> Result<(), AppError> {
+    use crate::api::keys;
+    match command {
+        ApiKeyCommand::Create { name } => {
+            let created = keys::create(&db.pool, &name).await?;
+            println!(
+                "created API key `{}` ({}); it is shown once, store it now:",
+                created.name, created.key_id
+            );
+            println!("{}", created.key);
+        }
+        ApiKeyCommand::Revoke { name } => {
+            let id = keys::revoke(&db.pool, &name).await?;
+            println!("revoked API key {id}");
+        }
+        ApiKeyCommand::List => {
+            for key in keys::list(&db.pool).await? {
+                let state = match key.revoked_at {
+                    Some(at) => format!("revoked {at}"),
+                    None => "live".to_owned(),
+                };
+                println!(
+                    "{}  {:<24} created {}  {state}",
+                    key.key_id, key.name, key.created_at
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 async fn seed_demo(db: &Database, products: u32, orders: u32, seed: u64) -> Result<(), AppError> {
@@ -144,6 +185,11 @@ async fn serve(
         bus,
         max_lag: 1_000,
         reservation_ttl: chrono::Duration::minutes(i64::from(reservation_minutes)),
+        media_base_url: std::env::var("COMPTOIR_MEDIA_BASE_URL")
+            .unwrap_or_else(|_| "/media".into())
+            .trim_end_matches('/')
+            .to_owned(),
+        limits: crate::api::limits::ApiLimits::from_env().map_err(AppError::Config)?,
     };
     let listener = tokio::net::TcpListener::bind(bind)
         .await

@@ -38,6 +38,11 @@ pub enum Command {
     },
     /// Creates or updates the database schema, then exits.
     Migrate,
+    /// Storefront API keys.
+    ApiKey {
+        #[command(subcommand)]
+        command: ApiKeyCommand,
+    },
     /// Writes a deterministic French demo shop through the command side.
     SeedDemo {
         /// Products (spread over three categories).
@@ -50,4 +55,22 @@ pub enum Command {
         #[arg(long, default_value_t = 42)]
         seed: u64,
     },
+}
+
+/// What to do with API keys.
+#[derive(Debug, Subcommand)]
+pub enum ApiKeyCommand {
+    /// Creates a key; it is printed once, alone on the last line.
+    Create {
+        /// A name to recognise it by (e.g. `storefront`).
+        #[arg(long)]
+        name: String,
+    },
+    /// Revokes a key by name or id: its next request is refused.
+    Revoke {
+        /// The key's name or id.
+        name: String,
+    },
+    /// Lists keys (never their secrets).
+    List,
 }

@@ -24,14 +24,20 @@ pub struct AppState {
     pub max_lag: i64,
     /// How long an order's stock reservation holds before the sweeper releases it.
     pub reservation_ttl: chrono::Duration,
+    /// Where image URLs point (`COMPTOIR_MEDIA_BASE_URL`, default `/media`).
+    pub media_base_url: String,
+    /// CORS origins, proxy header and rate limits of the public API.
+    pub limits: crate::api::limits::ApiLimits,
 }
 
 /// The whole application.
 pub fn router(state: AppState) -> Router {
     let request_id = axum::http::HeaderName::from_static("x-request-id");
+    let api = crate::api::router(&state);
     Router::new()
         .route("/health", get(health))
         .route("/health/ready", get(ready))
+        .merge(api)
         .with_state(state)
         .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
             let id = request

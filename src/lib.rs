@@ -1,7 +1,10 @@
 //! The `comptoir` binary's library: configuration, startup, the command side, the HTTP
 //! surface, process managers and the demo shop. `main.rs` only parses arguments.
 #![forbid(unsafe_code)]
+// The OpenAPI description is one large `json!` literal.
+#![recursion_limit = "512"]
 
+pub mod api;
 pub mod app;
 pub mod cli;
 pub mod commands;

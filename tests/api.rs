@@ -1,0 +1,705 @@
+//! Contract tests of the storefront API against the real router and a private PostgreSQL,
+//! with every answer checked against the OpenAPI description.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{header, Method, Request, StatusCode};
+use axum::Router;
+use serde_json::{json, Value};
+use tower::ServiceExt;
+use uuid::Uuid;
+
+use aggregates::metadata::EventMetadata;
+use aggregates::product::ProductCommand;
+use common::{published_product, TestDb};
+use comptoir::api::limits::ApiLimits;
+use comptoir::http::{router, AppState};
+use projections::Projector;
+
+struct Api {
+    db: TestDb,
+    app: Router,
+    key: String,
+}
+
+impl Api {
+    async fn new(limits: ApiLimits) -> Api {
+        let db = TestDb::new().await;
+        let state = AppState {
+            pool: db.pool.clone(),
+            bus: db.bus(),
+            max_lag: 1000,
+            reservation_ttl: chrono::Duration::minutes(30),
+            media_base_url: "/media".into(),
+            limits,
+        };
+        let key = comptoir::api::keys::create(&db.pool, "storefront")
+            .await
+            .unwrap()
+            .key;
+        Api {
+            app: router(state),
+            db,
+            key,
+        }
+    }
+
+    async fn relaxed() -> Api {
+        Api::new(ApiLimits {
+            per_minute: 100_000,
+            writes_per_minute: 100_000,
+            cors_origins: vec!["https://shop.example".into()],
+            ..ApiLimits::default()
+        })
+        .await
+    }
+
+    async fn settle(&self) {
+        Projector::new(
+            self.db.pool.clone(),
+            comptoir::app::consumers(&self.db.bus()),
+        )
+        .run_once()
+        .await
+        .unwrap();
+    }
+
+    async fn send(&self, request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Value) {
+        let response = self.app.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()))
+        };
+        if status.is_client_error() || status.is_server_error() {
+            assert_eq!(
+                headers.get(header::CONTENT_TYPE).unwrap(),
+                "application/problem+json",
+                "{status} {body}"
+            );
+            assert_eq!(body["status"], status.as_u16(), "{body}");
+        }
+        (status, headers, body)
+    }
+
+    async fn get(&self, uri: &str) -> (StatusCode, axum::http::HeaderMap, Value) {
+        self.send(
+            Request::get(uri)
+                .header("x-api-key", &self.key)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+    }
+
+    async fn post(&self, uri: &str, body: &Value) -> (StatusCode, axum::http::HeaderMap, Value) {
+        self.send(
+            Request::post(uri)
+                .header("x-api-key", &self.key)
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(body.to_string()))
+                .unwrap(),
+        )
+        .await
+    }
+}
+
+/// Checks `value` against a schema of the OpenAPI description (the subset it uses).
+fn conforms(value: &Value, schema: &Value, doc: &Value, path: &str) -> Result<(), String> {
+    if let Some(reference) = schema.get("$ref").and_then(Value::as_str) {
+        let name = reference.trim_start_matches("#/components/schemas/");
+        return conforms(value, &doc["components"]["schemas"][name], doc, path);
+    }
+    if let Some(all) = schema.get("allOf").and_then(Value::as_array) {
+        return all.iter().try_for_each(|s| conforms(value, s, doc, path));
+    }
+    let types: Vec<&str> = match schema.get("type") {
+        Some(Value::String(t)) => vec![t.as_str()],
+        Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).collect(),
+        _ => vec![],
+    };
+    let type_ok = types.is_empty()
+        || types.iter().any(|t| match *t {
+            "object" => value.is_object(),
+            "array" => value.is_array(),
+            "string" => value.is_string(),
+            "integer" => value.is_i64() || value.is_u64(),
+            "number" => value.is_number(),
+            "boolean" => value.is_boolean(),
+            "null" => value.is_null(),
+            _ => false,
+        });
+    if !type_ok {
+        return Err(format!("{path}: {value} is not {types:?}"));
+    }
+    if let Some(options) = schema.get("enum").and_then(Value::as_array) {
+        if !options.contains(value) {
+            return Err(format!("{path}: {value} not in {options:?}"));
+        }
+    }
+    if let (Some(pattern), Some(text)) = (
+        schema.get("pattern").and_then(Value::as_str),
+        value.as_str(),
+    ) {
+        // The description's patterns are simple: check the money one literally.
+        if pattern.contains("[0-9]{2}$")
+            && !(text.contains('.') && text.rsplit('.').next().unwrap().len() == 2)
+        {
+            return Err(format!("{path}: {text} does not match {pattern}"));
+        }
+    }
+    if let Some(object) = value.as_object() {
+        for required in schema
+            .get("required")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let name = required.as_str().unwrap();
+            if !object.contains_key(name) {
+                return Err(format!("{path}: missing `{name}`"));
+            }
+        }
+        if let Some(properties) = schema.get("properties").and_then(Value::as_object) {
+            for (name, inner) in object {
+                if let Some(property) = properties.get(name) {
+                    conforms(inner, property, doc, &format!("{path}.{name}"))?;
+                }
+            }
+        }
+    }
+    if let (Some(items), Some(array)) = (schema.get("items"), value.as_array()) {
+        for (i, item) in array.iter().enumerate() {
+            conforms(item, items, doc, &format!("{path}[{i}]"))?;
+        }
+    }
+    Ok(())
+}
+
+fn check(doc: &Value, path: &str, method: &str, status: StatusCode, body: &Value) {
+    let responses = &doc["paths"][path][method]["responses"];
+    let response = &responses[status.as_str()];
+    assert!(
+        !response.is_null(),
+        "{method} {path} does not describe {status}"
+    );
+    let content = &response["content"];
+    let schema = if status.is_success() {
+        &content["application/json"]["schema"]
+    } else {
+        &content["application/problem+json"]["schema"]
+    };
+    if !schema.is_null() {
+        conforms(body, schema, doc, "body")
+            .unwrap_or_else(|e| panic!("{method} {path} {status}: {e}"));
+    }
+}
+
+async fn catalog(api: &Api) -> (Uuid, Uuid, Uuid) {
+    let bus = api.db.bus();
+    let tyre = published_product(&bus, "PN-100", "100.00", 5).await;
+    let battery = published_product(&bus, "BAT-200", "45.50", 0).await;
+    let draft = published_product(&bus, "ENT-300", "9.99", 3).await;
+    bus.products
+        .execute(
+            &draft.to_string(),
+            ProductCommand::UnpublishProduct,
+            &EventMetadata::system(),
+        )
+        .await
+        .unwrap();
+    api.settle().await;
+    (tyre, battery, draft)
+}
+
+#[tokio::test]
+async fn requests_without_a_valid_key_are_refused_and_told_nothing() {
+    let api = Api::relaxed().await;
+    let doc = comptoir::api::openapi::document();
+    for key in [
+        None,
+        Some("nope"),
+        Some("ck_00000000000000000000000000000000_00"),
+    ] {
+        let mut request = Request::get("/api/products");
+        if let Some(key) = key {
+            request = request.header("x-api-key", key);
+        }
+        let (status, _, body) = api.send(request.body(Body::empty()).unwrap()).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert!(body.get("detail").is_none());
+        check(&doc, "/api/products", "get", status, &body);
+    }
+    comptoir::api::keys::revoke(&api.db.pool, "storefront")
+        .await
+        .unwrap();
+    let (status, _, _) = api.get("/api/categories").await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "a revoked key stops working at once"
+    );
+    let (status, _, body) = api
+        .send(
+            Request::get("/api/openapi.json")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["openapi"], "3.1.0");
+}
+
+#[tokio::test]
+async fn the_product_list_is_paginated_filtered_searched_and_cached() {
+    let api = Api::relaxed().await;
+    let doc = comptoir::api::openapi::document();
+    let (tyre, battery, _) = catalog(&api).await;
+
+    let (status, headers, body) = api.get("/api/products?limit=1&sort=price").await;
+    assert_eq!(status, StatusCode::OK);
+    check(&doc, "/api/products", "get", status, &body);
+    assert_eq!(
+        (body["total"].as_i64(), body["pageCount"].as_i64()),
+        (Some(2), Some(2)),
+        "{body}"
+    );
+    assert_eq!(body["items"][0]["id"], battery.to_string());
+    assert_eq!(body["items"][0]["priceTtc"], "54.60");
+    assert_eq!(body["items"][0]["stockStatus"], "out_of_stock");
+    assert!(headers.get(header::CACHE_CONTROL).is_some());
+
+    let etag = headers
+        .get(header::ETAG)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let request = Request::get("/api/products?limit=1&sort=price")
+        .header("x-api-key", &api.key)
+        .header(header::IF_NONE_MATCH, &etag);
+    let (status, _, _) = api.send(request.body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::NOT_MODIFIED);
+
+    let (_, _, body) = api.get("/api/products?q=pn-1").await;
+    assert_eq!(
+        body["items"].as_array().unwrap().len(),
+        1,
+        "reference prefix: {body}"
+    );
+    assert_eq!(body["items"][0]["id"], tyre.to_string());
+    let (_, _, body) = api.get("/api/products?q=produits").await;
+    assert_eq!(body["total"], 2, "French stemming finds `Produit`: {body}");
+    let (_, _, body) = api
+        .get("/api/products?status=published&page=2&limit=1")
+        .await;
+    assert_eq!(body["items"].as_array().unwrap().len(), 1);
+    let (_, _, body) = api.get("/api/products?category=nothing-here").await;
+    assert_eq!(body["total"], 0);
+
+    for (query, field) in [
+        ("limit=0", "limit"),
+        ("limit=101", "limit"),
+        ("page=0", "page"),
+        ("page=x", "page"),
+        ("status=draft", "status"),
+        ("sort=cheap", "sort"),
+    ] {
+        let (status, _, body) = api.get(&format!("/api/products?{query}")).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{query}");
+        assert_eq!(body["errors"][0]["field"], field, "{query}: {body}");
+        check(&doc, "/api/products", "get", status, &body);
+    }
+}
+
+#[tokio::test]
+async fn a_product_shows_its_reviews_and_an_old_slug_redirects() {
+    let api = Api::relaxed().await;
+    let doc = comptoir::api::openapi::document();
+    let (tyre, _, draft) = catalog(&api).await;
+    let (status, _, body) = api.get("/api/products/produit-pn-100").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    check(&doc, "/api/products/{slug}", "get", status, &body);
+    assert_eq!(body["reference"], "PN-100");
+    assert_eq!(body["ratingSummary"]["count"], 0);
+
+    let change = ProductCommand::ChangeProductSlug {
+        slug: aggregates::Slug::new("pneu-route").unwrap(),
+    };
+    api.db
+        .bus()
+        .products
+        .execute(&tyre.to_string(), change, &EventMetadata::system())
+        .await
+        .unwrap();
+    api.settle().await;
+    let (status, headers, _) = api.get("/api/products/produit-pn-100").await;
+    assert_eq!(status, StatusCode::MOVED_PERMANENTLY);
+    assert_eq!(
+        headers.get(header::LOCATION).unwrap(),
+        "/api/products/pneu-route"
+    );
+
+    let (status, _, _) = api.get("/api/products/produit-ent-300").await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "a draft is never public");
+    let (status, _, _) = api.get(&format!("/api/reviews/{draft}")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _, body) = api.get("/api/categories").await;
+    assert_eq!(status, StatusCode::OK);
+    check(&doc, "/api/categories", "get", status, &body);
+    let counts: i64 = body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["productCount"].as_i64().unwrap())
+        .sum();
+    assert_eq!(counts, 2, "only published products are counted: {body}");
+}
+
+#[tokio::test]
+async fn reviews_are_checked_pending_verified_and_one_per_email() {
+    let api = Api::relaxed().await;
+    let doc = comptoir::api::openapi::document();
+    let (tyre, _, _) = catalog(&api).await;
+    let review = |email: &str, order: Option<&str>| {
+        json!({
+            "productId": tyre, "customerName": "Léa <script>", "customerEmail": email, "rating": 5,
+            "comment": "Très bon pneu, tient bien la route.", "orderId": order,
+        })
+    };
+    let (status, _, body) = api
+        .post("/api/reviews", &review("lea@example.fr", None))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    check(&doc, "/api/reviews", "post", status, &body);
+    assert_eq!(
+        (body["status"].as_str(), body["verifiedPurchase"].as_bool()),
+        (Some("pending"), Some(false))
+    );
+
+    let (status, _, body) = api
+        .post("/api/reviews", &review("LEA@example.fr", None))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+
+    // A verified purchase: an order holding the product, by the same email.
+    let placed = common::place(&api.db.bus(), &[(tyre, 1)]).await.unwrap();
+    let (status, _, body) = api
+        .post(
+            "/api/reviews",
+            &review("client@example.fr", Some(&placed.order_id.to_string())),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["verifiedPurchase"], true);
+
+    for (patch, field) in [
+        (json!({"rating": 6}), "rating"),
+        (json!({"rating": "5"}), "rating"),
+        (json!({"comment": "court"}), "comment"),
+        (json!({"customerEmail": "pas-une-adresse"}), "customerEmail"),
+        (json!({"productId": "42"}), "productId"),
+        (json!({"productId": Uuid::now_v7()}), "productId"),
+        (json!({"extra": 1}), "extra"),
+    ] {
+        let mut body = review("autre@example.fr", None);
+        for (k, v) in patch.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        let (status, _, answer) = api.post("/api/reviews", &body).await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{patch}: {answer}"
+        );
+        assert_eq!(answer["errors"][0]["field"], field, "{patch}: {answer}");
+        check(&doc, "/api/reviews", "post", status, &answer);
+    }
+    let (status, _, _) = api
+        .send(
+            Request::post("/api/reviews")
+                .header("x-api-key", &api.key)
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from("{\"rating\":"))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _, _) = api
+        .send(
+            Request::post("/api/reviews")
+                .header("x-api-key", &api.key)
+                .body(Body::from("{}"))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let huge = json!({ "comment": "x".repeat(70 * 1024) });
+    let (status, _, _) = api.post("/api/reviews", &huge).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+fn order(items: Value, method: &str) -> Value {
+    json!({
+        "items": items, "customerEmail": "client@example.fr", "customerName": "Client Test",
+        "customerPhone": "06 12 34 56 78", "pickupLocation": "Atelier de Lyon", "paymentMethod": method,
+    })
+}
+
+#[tokio::test]
+async fn an_order_is_placed_confirmed_and_shown_to_its_customer_only() {
+    let api = Api::relaxed().await;
+    let doc = comptoir::api::openapi::document();
+    let (tyre, battery, draft) = catalog(&api).await;
+    let (status, _, body) = api
+        .post(
+            "/api/orders",
+            &order(json!([{ "productId": tyre, "quantity": 2 }]), "pickup"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    check(&doc, "/api/orders", "post", status, &body);
+    assert_eq!(body["totals"]["totalTtc"], "240.00");
+    assert_eq!(body["totals"]["vat"][0]["amount"], "40.00");
+    let number = body["orderNumber"].as_str().unwrap().to_owned();
+    let token = body["customerToken"].as_str().unwrap().to_owned();
+
+    // `serve` runs the projector live; here it is run by hand.
+    api.settle().await;
+    let (status, _, page) = api
+        .get(&format!("/api/orders/{number}?token={token}"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    check(&doc, "/api/orders/{orderNumber}", "get", status, &page);
+    assert_eq!(page["lines"][0]["quantity"], 2);
+    let (status, _, _) = api.get(&format!("/api/orders/{number}?token=wrong")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _, _) = api.get("/api/orders/C-1999-00001?token=x").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let (status, _, body) = api
+        .post(
+            "/api/orders",
+            &order(json!([{ "productId": tyre, "quantity": 1 }]), "stripe"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert!(body["detail"]
+        .as_str()
+        .unwrap()
+        .contains("payment provider not configured"));
+
+    let (status, _, body) = api.post("/api/orders", &order(json!([{ "productId": tyre, "quantity": 1 }, { "productId": battery, "quantity": 1 }]), "pickup")).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains(&battery.to_string()),
+        "{body}"
+    );
+    check(&doc, "/api/orders", "post", status, &body);
+
+    for (items, field) in [
+        (
+            json!([{ "productId": draft, "quantity": 1 }]),
+            "items[0].productId",
+        ),
+        (
+            json!([{ "productId": tyre, "quantity": 100 }]),
+            "items[0].quantity",
+        ),
+        (
+            json!([{ "productId": tyre, "quantity": 1 }, { "productId": tyre, "quantity": 1 }]),
+            "items[1].productId",
+        ),
+        (json!([]), "items"),
+        (
+            Value::Array(
+                (0..51)
+                    .map(|_| json!({ "productId": Uuid::now_v7(), "quantity": 1 }))
+                    .collect(),
+            ),
+            "items",
+        ),
+        (
+            json!([{ "productId": tyre, "quantity": "1" }]),
+            "items[0].quantity",
+        ),
+    ] {
+        let (status, _, body) = api.post("/api/orders", &order(items, "pickup")).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{field}: {body}");
+        assert_eq!(body["errors"][0]["field"], field, "{body}");
+    }
+    let (status, _, body) = api
+        .post(
+            "/api/orders",
+            &order(json!([{ "productId": tyre, "quantity": 1 }]), "cash"),
+        )
+        .await;
+    assert_eq!(
+        (status, body["errors"][0]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("paymentMethod"))
+    );
+
+    // Nothing refused above left a reservation behind.
+    api.settle().await;
+    let reserved: i64 =
+        sqlx::query_scalar("select coalesce(sum(reserved), 0)::bigint from stock_levels")
+            .fetch_one(&api.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(reserved, 0);
+}
+
+#[tokio::test]
+async fn an_idempotency_key_creates_one_order_however_often_it_is_sent() {
+    let api = Arc::new(Api::relaxed().await);
+    let (tyre, _, _) = catalog(&api).await;
+    let body = order(json!([{ "productId": tyre, "quantity": 1 }]), "pickup");
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let (api, body) = (api.clone(), body.clone());
+        tasks.push(tokio::spawn(async move {
+            let request = Request::post("/api/orders")
+                .header("x-api-key", &api.key)
+                .header("idempotency-key", "order-42")
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(body.to_string()))
+                .unwrap();
+            api.send(request).await
+        }));
+    }
+    let mut numbers = std::collections::HashSet::new();
+    for task in tasks {
+        let (status, _, answer) = task.await.unwrap();
+        assert_eq!(status, StatusCode::CREATED, "{answer}");
+        numbers.insert(answer["orderNumber"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(numbers.len(), 1);
+    let orders: i64 =
+        sqlx::query_scalar("select count(*) from events where event_type = 'OrderPlaced'")
+            .fetch_one(&api.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(orders, 1);
+
+    let other = order(json!([{ "productId": tyre, "quantity": 2 }]), "pickup");
+    let request = Request::post("/api/orders")
+        .header("x-api-key", &api.key)
+        .header("idempotency-key", "order-42")
+        .header(header::CONTENT_TYPE, "application/json");
+    let (status, _, _) = api
+        .send(request.body(Body::from(other.to_string())).unwrap())
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn fifty_storefront_orders_for_seven_units_sell_seven_and_leave_no_reservation() {
+    let api = Arc::new(Api::relaxed().await);
+    let product = published_product(&api.db.bus(), "PN-7", "50.00", 7).await;
+    api.settle().await;
+    let mut tasks = Vec::new();
+    for _ in 0..50 {
+        let api = api.clone();
+        tasks.push(tokio::spawn(async move {
+            api.post(
+                "/api/orders",
+                &order(json!([{ "productId": product, "quantity": 1 }]), "pickup"),
+            )
+            .await
+            .0
+        }));
+    }
+    let mut created = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            StatusCode::CREATED => created += 1,
+            StatusCode::CONFLICT => {}
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!(created, 7);
+    api.settle().await;
+    let stock = api.db.bus().stock.load(&product.to_string()).await.unwrap();
+    assert_eq!(
+        (stock.on_hand(), stock.available(), stock.reserved()),
+        (0, 0, 0)
+    );
+}
+
+#[tokio::test]
+async fn rate_limits_answer_429_with_retry_after_and_cors_admits_only_configured_origins() {
+    let api = Api::new(ApiLimits {
+        per_minute: 100,
+        writes_per_minute: 2,
+        cors_origins: vec!["https://shop.example".into()],
+        trusted_proxy_header: None,
+    })
+    .await;
+    let (tyre, _, _) = catalog(&api).await;
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        statuses.push(
+            api.post(
+                "/api/orders",
+                &order(json!([{ "productId": tyre, "quantity": 1 }]), "pickup"),
+            )
+            .await,
+        );
+    }
+    assert_eq!(statuses[2].0, StatusCode::TOO_MANY_REQUESTS);
+    assert!(statuses[2].1.get(header::RETRY_AFTER).is_some());
+
+    let preflight = |origin: &str| {
+        Request::builder()
+            .method(Method::OPTIONS)
+            .uri("/api/products")
+            .header(header::ORIGIN, origin)
+            .header(header::ACCESS_CONTROL_REQUEST_METHOD, "GET")
+            .header(header::ACCESS_CONTROL_REQUEST_HEADERS, "x-api-key")
+            .body(Body::empty())
+            .unwrap()
+    };
+    let response = api
+        .app
+        .clone()
+        .oneshot(preflight("https://shop.example"))
+        .await
+        .unwrap();
+    assert_eq!(
+        response
+            .headers()
+            .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+            .unwrap(),
+        "https://shop.example"
+    );
+    assert!(response
+        .headers()
+        .get(header::ACCESS_CONTROL_ALLOW_HEADERS)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .contains("x-api-key"));
+    let response = api
+        .app
+        .clone()
+        .oneshot(preflight("https://evil.example"))
+        .await
+        .unwrap();
+    assert!(response
+        .headers()
+        .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+        .is_none());
+}
