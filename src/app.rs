@@ -46,9 +46,15 @@ pub fn consumers(bus: &Arc<CommandBus>) -> Vec<Arc<dyn projections::Projection>>
 
 /// Runs a parsed command line.
 pub async fn run(cli: Cli) -> Result<(), AppError> {
+    if let Command::Openapi = cli.command {
+        let document = crate::api::openapi::document();
+        println!("{}", serde_json::to_string_pretty(&document).unwrap_or_default());
+        return Ok(());
+    }
     let location = crate::config::database_location(&cli.data_dir);
     describe(&location);
     match cli.command {
+        Command::Openapi => Ok(()),
         Command::Migrate => {
             let db = Database::open(&location, 2).await?;
             println!("migrations applied");

@@ -38,6 +38,8 @@ pub enum Command {
     },
     /// Creates or updates the database schema, then exits.
     Migrate,
+    /// Prints the OpenAPI description of the public API.
+    Openapi,
     /// Storefront API keys.
     ApiKey {
         #[command(subcommand)]
