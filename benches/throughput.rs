@@ -3,7 +3,12 @@
 //! - command side: orders placed per second (2 lines each) with 1 and 16 clients, beside
 //!   pgbench's rate for a single-row-insert transaction on the same cluster in the same run.
 //!
-//! Run: `cargo bench --bench throughput` (BENCH_SECONDS sets each measurement's length).
+//! - storefront API (with the demo shop): catalog reads at 64 connections beside `/health`
+//!   served by the same process (the HTTP stack's ceiling here), and `POST /api/orders`
+//!   at 16 connections beside pgbench, with wrk (Debian's `wrk` package) on loopback.
+//!
+//! Run: `cargo bench --bench throughput [replay|commands|api]` (BENCH_SECONDS sets each
+//! measurement's length).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::process::Command;
@@ -563,5 +568,210 @@ fn main() {
         if which.is_empty() || which == "commands" {
             command_bench(seconds).await;
         }
+        if which.is_empty() || which == "api" {
+            api_bench(seconds).await;
+        }
     });
+}
+
+/// What wrk measured.
+struct Load {
+    requests_per_second: f64,
+    p99_ms: f64,
+    errors: u64,
+}
+
+fn wrk(
+    url: &str,
+    connections: u32,
+    seconds: u64,
+    key: &str,
+    script: Option<&std::path::Path>,
+) -> Option<Load> {
+    let mut command = Command::new("wrk");
+    command
+        .args([
+            "-t",
+            "2",
+            "-c",
+            &connections.to_string(),
+            "-d",
+            &format!("{seconds}s"),
+            "--latency",
+        ])
+        .args(["-H", &format!("X-API-Key: {key}")]);
+    if let Some(script) = script {
+        command.arg("-s").arg(script);
+    }
+    let output = command.arg(url).output().ok()?;
+    let text = String::from_utf8_lossy(&output.stdout).to_string();
+    let requests_per_second = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Requests/sec:"))?
+        .trim()
+        .parse()
+        .ok()?;
+    let p99 = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("99%"))?
+        .trim()
+        .to_owned();
+    let p99_ms = if let Some(us) = p99.strip_suffix("us") {
+        us.parse::<f64>().ok()? / 1000.0
+    } else if let Some(ms) = p99.strip_suffix("ms") {
+        ms.parse().ok()?
+    } else {
+        p99.strip_suffix('s')?.parse::<f64>().ok()? * 1000.0
+    };
+    let errors = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Non-2xx or 3xx responses:"))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0);
+    Some(Load {
+        requests_per_second,
+        p99_ms,
+        errors,
+    })
+}
+
+async fn api_bench(seconds: u64) {
+    use aggregates::stock::StockCommand;
+    if Command::new("wrk").arg("--version").output().is_err() {
+        println!("api: wrk not found (apt-get install wrk)");
+        return;
+    }
+    let (bench, pool) = start("api_bench").await;
+    sqlx::query("create table bench_insert (id bigserial primary key, v int not null)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let bus = CommandBus::new(pool.clone());
+    comptoir::demo::seed(&bus, comptoir::demo::DemoSize::default())
+        .await
+        .unwrap();
+    let consumers = comptoir::app::consumers(&bus);
+    projections::Projector::new(pool.clone(), consumers.clone())
+        .run_once()
+        .await
+        .unwrap();
+    let picks: Vec<(Uuid, String)> = sqlx::query_as(
+        "select product_id, slug from catalog_products where published order by reference limit 2",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    // Stock enough for every order the benchmark places.
+    for (id, _) in &picks {
+        bus.stock
+            .execute(
+                &id.to_string(),
+                StockCommand::ReceiveStock {
+                    product_id: *id,
+                    quantity: 1_000_000,
+                    note: "bench".into(),
+                },
+                &EventMetadata::system(),
+            )
+            .await
+            .unwrap();
+    }
+    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    let (changes_tx, changes_rx) = tokio::sync::watch::channel(0u64);
+    let _tasks = projections::Projector::new(pool.clone(), consumers)
+        .with_changes(changes_tx)
+        .spawn(shutdown);
+
+    let state = comptoir::http::AppState {
+        pool: pool.clone(),
+        bus: bus.clone(),
+        max_lag: 1_000_000,
+        reservation_ttl: chrono::Duration::minutes(30),
+        media_base_url: "/media".into(),
+        limits: comptoir::api::limits::ApiLimits {
+            per_minute: u32::MAX,
+            writes_per_minute: u32::MAX,
+            ..Default::default()
+        },
+        read_cache: Arc::new(comptoir::api::cache::ReadCache::new(
+            changes_rx,
+            Duration::from_secs(2),
+        )),
+        key_cache: Arc::new(comptoir::api::cache::KeyCache::new(Duration::from_secs(
+            300,
+        ))),
+    };
+    let key = comptoir::api::keys::create(&pool, "bench")
+        .await
+        .unwrap()
+        .key;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let app =
+        comptoir::http::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let base = format!("http://{address}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let ceiling = tokio::task::spawn_blocking({
+        let (base, key) = (base.clone(), key.clone());
+        move || wrk(&format!("{base}/health"), 64, seconds, &key, None)
+    })
+    .await
+    .unwrap();
+    let Some(ceiling) = ceiling else {
+        println!("api: wrk gave no figures");
+        return;
+    };
+    println!(
+        "api: /health (ceiling)             {:>8.0} req/s  p99 {:>6.2} ms",
+        ceiling.requests_per_second, ceiling.p99_ms
+    );
+    let slug = &picks[0].1;
+    for path in [
+        "/api/products?page=1&limit=20".to_owned(),
+        format!("/api/products/{slug}"),
+    ] {
+        let load = tokio::task::spawn_blocking({
+            let (url, key) = (format!("{base}{path}"), key.clone());
+            move || wrk(&url, 64, seconds, &key, None)
+        })
+        .await
+        .unwrap();
+        if let Some(load) = load {
+            println!(
+                "api: {path:<32} {:>8.0} req/s  p99 {:>6.2} ms  ({:.0} % of the ceiling, {} errors; target >= 60 %, p99 < 10 ms)",
+                load.requests_per_second,
+                load.p99_ms,
+                100.0 * load.requests_per_second / ceiling.requests_per_second,
+                load.errors
+            );
+        }
+    }
+
+    let script = std::env::temp_dir().join(format!("comptoir-order-{}.lua", std::process::id()));
+    let body = serde_json::json!({
+        "items": [{ "productId": picks[0].0, "quantity": 1 }, { "productId": picks[1].0, "quantity": 1 }],
+        "customerEmail": "bench@example.fr", "customerName": "Bench", "customerPhone": "0612345678",
+        "pickupLocation": "Atelier", "paymentMethod": "pickup"
+    });
+    std::fs::write(&script, format!("wrk.method = \"POST\"\nwrk.body = '{body}'\nwrk.headers[\"Content-Type\"] = \"application/json\"\n")).unwrap();
+    let orders = tokio::task::spawn_blocking({
+        let (url, key, script) = (format!("{base}/api/orders"), key.clone(), script.clone());
+        move || wrk(&url, 16, seconds, &key, Some(&script))
+    })
+    .await
+    .unwrap();
+    let _ = std::fs::remove_file(&script);
+    let inserts = pgbench(&bench.cluster, "api_bench", 16, seconds);
+    if let (Some(orders), Some(tps)) = (orders, inserts) {
+        println!(
+            "api: POST /api/orders (2 lines, 16 conn) {:>6.0} orders/s  p99 {:>6.1} ms  ({} errors) vs pgbench {tps:.0} single-row inserts/s: ratio {:.3}",
+            orders.requests_per_second,
+            orders.p99_ms,
+            orders.errors,
+            orders.requests_per_second / tps
+        );
+    }
+    let _ = stop.send(true);
 }

@@ -48,7 +48,10 @@ pub fn consumers(bus: &Arc<CommandBus>) -> Vec<Arc<dyn projections::Projection>>
 pub async fn run(cli: Cli) -> Result<(), AppError> {
     if let Command::Openapi = cli.command {
         let document = crate::api::openapi::document();
-        println!("{}", serde_json::to_string_pretty(&document).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&document).unwrap_or_default()
+        );
         return Ok(());
     }
     let location = crate::config::database_location(&cli.data_dir);
@@ -173,7 +176,8 @@ async fn serve(
             tracing::info!("the store already holds events: demo data not loaded again");
         }
     }
-    let projector = Projector::new(db.pool.clone(), consumers(&bus));
+    let (changes_tx, changes_rx) = watch::channel(0u64);
+    let projector = Projector::new(db.pool.clone(), consumers(&bus)).with_changes(changes_tx);
     // Catch up before answering, so the first requests see current views and process
     // managers settle earlier orders before the sweeper looks at reservations.
     if let Err(error) = projector.run_once().await {
@@ -186,6 +190,12 @@ async fn serve(
         Duration::from_secs(30),
         shutdown_rx.clone(),
     )));
+    let key_cache = Arc::new(crate::api::cache::KeyCache::new(Duration::from_secs(300)));
+    tasks.push(tokio::spawn(crate::api::cache::follow_revocations(
+        db.pool.clone(),
+        key_cache.clone(),
+        shutdown_rx.clone(),
+    )));
     let state = AppState {
         pool: db.pool.clone(),
         bus,
@@ -196,6 +206,13 @@ async fn serve(
             .trim_end_matches('/')
             .to_owned(),
         limits: crate::api::limits::ApiLimits::from_env().map_err(AppError::Config)?,
+        // Another process's changes reach this one's projector too; the time to live only
+        // covers a second server sharing the database.
+        read_cache: Arc::new(crate::api::cache::ReadCache::new(
+            changes_rx,
+            Duration::from_secs(2),
+        )),
+        key_cache,
     };
     let listener = tokio::net::TcpListener::bind(bind)
         .await

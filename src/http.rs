@@ -28,6 +28,10 @@ pub struct AppState {
     pub media_base_url: String,
     /// CORS origins, proxy header and rate limits of the public API.
     pub limits: crate::api::limits::ApiLimits,
+    /// Catalog answers, valid until the projector applies new events.
+    pub read_cache: Arc<crate::api::cache::ReadCache>,
+    /// Recently verified API keys.
+    pub key_cache: Arc<crate::api::cache::KeyCache>,
 }
 
 /// The whole application.

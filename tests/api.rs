@@ -36,6 +36,8 @@ impl Api {
             reservation_ttl: chrono::Duration::minutes(30),
             media_base_url: "/media".into(),
             limits,
+            read_cache: Arc::new(comptoir::api::cache::ReadCache::disabled()),
+            key_cache: Arc::new(comptoir::api::cache::KeyCache::disabled()),
         };
         let key = comptoir::api::keys::create(&db.pool, "storefront")
             .await
@@ -702,4 +704,114 @@ async fn rate_limits_answer_429_with_retry_after_and_cors_admits_only_configured
         .headers()
         .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
         .is_none());
+}
+
+#[tokio::test]
+async fn cached_catalog_answers_follow_the_projector_and_revoked_keys_stop_at_once() {
+    let db = TestDb::new().await;
+    let bus = db.bus();
+    let product = published_product(&bus, "PN-1", "100.00", 3).await;
+    let (changes_tx, changes_rx) = tokio::sync::watch::channel(0u64);
+    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    let mut tasks = Projector::new(db.pool.clone(), comptoir::app::consumers(&bus))
+        .with_changes(changes_tx)
+        .spawn(shutdown.clone());
+    let key_cache = Arc::new(comptoir::api::cache::KeyCache::new(
+        std::time::Duration::from_secs(300),
+    ));
+    tasks.push(tokio::spawn(comptoir::api::cache::follow_revocations(
+        db.pool.clone(),
+        key_cache.clone(),
+        shutdown,
+    )));
+    let state = AppState {
+        pool: db.pool.clone(),
+        bus: bus.clone(),
+        max_lag: 1000,
+        reservation_ttl: chrono::Duration::minutes(30),
+        media_base_url: "/media".into(),
+        limits: ApiLimits {
+            per_minute: 100_000,
+            writes_per_minute: 100_000,
+            ..ApiLimits::default()
+        },
+        read_cache: Arc::new(comptoir::api::cache::ReadCache::new(
+            changes_rx,
+            std::time::Duration::from_secs(60),
+        )),
+        key_cache,
+    };
+    let key = comptoir::api::keys::create(&db.pool, "storefront")
+        .await
+        .unwrap()
+        .key;
+    let app = router(state);
+    let get = |uri: &'static str| {
+        let (app, key) = (app.clone(), key.clone());
+        async move {
+            let response = app
+                .oneshot(
+                    Request::get(uri)
+                        .header("x-api-key", key)
+                        .body(Body::empty())
+                        .unwrap(),
+                )
+                .await
+                .unwrap();
+            let status = response.status();
+            let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+                .await
+                .unwrap();
+            (
+                status,
+                serde_json::from_slice::<Value>(&bytes).unwrap_or(Value::Null),
+            )
+        }
+    };
+    let price = |body: &Value| body["items"][0]["priceHt"].as_str().map(str::to_owned);
+    let mut seen = None;
+    for _ in 0..200 {
+        let (_, body) = get("/api/products").await;
+        seen = price(&body);
+        if seen.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(seen.as_deref(), Some("100.00"));
+
+    let change = ProductCommand::ChangeProductPrice {
+        price_ht: aggregates::Money::try_from("80.00").unwrap(),
+    };
+    bus.products
+        .execute(&product.to_string(), change, &EventMetadata::system())
+        .await
+        .unwrap();
+    let mut fresh = false;
+    for _ in 0..200 {
+        let (_, body) = get("/api/products").await;
+        if price(&body).as_deref() == Some("80.00") {
+            fresh = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(fresh, "the cached list follows the projector");
+
+    comptoir::api::keys::revoke(&db.pool, "storefront")
+        .await
+        .unwrap();
+    let mut refused = false;
+    for _ in 0..100 {
+        if get("/api/categories").await.0 == StatusCode::UNAUTHORIZED {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(refused, "a revoked key is dropped from the cache");
+    let _ = stop.send(true);
+    for task in tasks {
+        task.await.unwrap();
+    }
 }

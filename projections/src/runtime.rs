@@ -213,6 +213,7 @@ pub struct Projector {
     pool: PgPool,
     projections: Vec<Arc<dyn Projection>>,
     retry_after: Duration,
+    changes: Option<Arc<watch::Sender<u64>>>,
 }
 
 impl std::fmt::Debug for Projector {
@@ -231,7 +232,15 @@ impl Projector {
             pool,
             projections,
             retry_after: Duration::from_secs(10),
+            changes: None,
         }
+    }
+
+    /// Bumps `changes` whenever a consumer applies events, so caches of read models know
+    /// when to forget.
+    pub fn with_changes(mut self, changes: watch::Sender<u64>) -> Self {
+        self.changes = Some(Arc::new(changes));
+        self
     }
 
     /// How long a failed consumer waits before trying its event again.
@@ -266,6 +275,7 @@ impl Projector {
                 wake_rx.clone(),
                 shutdown.clone(),
                 self.retry_after,
+                self.changes.clone(),
             )));
         }
         handles
@@ -307,6 +317,7 @@ async fn follow(
     mut wake: watch::Receiver<u64>,
     mut shutdown: watch::Receiver<bool>,
     retry_after: Duration,
+    changes: Option<Arc<watch::Sender<u64>>>,
 ) {
     let name = projection.name();
     loop {
@@ -314,7 +325,12 @@ async fn follow(
             return;
         }
         let pause = match catch_up(&pool, projection.as_ref()).await {
-            Ok(_) => Duration::from_millis(250),
+            Ok(applied) => {
+                if let (Some(changes), true) = (&changes, applied > 0) {
+                    changes.send_modify(|n| *n = n.wrapping_add(1));
+                }
+                Duration::from_millis(250)
+            }
             Err((position, error)) => {
                 let message = error.to_string();
                 tracing::error!(projection = name, ?position, error = %message, "projection stopped on an event");

@@ -27,8 +27,15 @@ impl FromRequestParts<AppState> for StorefrontKey {
             .get("x-api-key")
             .and_then(|v| v.to_str().ok())
             .ok_or(ApiError::Unauthorized)?;
-        match crate::api::keys::verify(&state.pool, presented.trim()).await? {
-            Some(key_id) => Ok(StorefrontKey { key_id }),
+        let presented = presented.trim();
+        if let Some(key_id) = state.key_cache.get(presented) {
+            return Ok(StorefrontKey { key_id });
+        }
+        match crate::api::keys::verify(&state.pool, presented).await? {
+            Some(key_id) => {
+                state.key_cache.put(presented, key_id);
+                Ok(StorefrontKey { key_id })
+            }
             None => Err(ApiError::Unauthorized),
         }
     }

@@ -1,8 +1,9 @@
 //! The catalog: products (list, detail with reviews, old slugs redirected) and categories,
 //! read from the `catalog` projection, with ETags and cache headers.
 
+use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -258,15 +259,51 @@ pub struct PageJson<T> {
     pub page_count: i64,
 }
 
-/// Serialises `body` with an ETag; answers 304 when the client already has it.
-pub fn cached_json<T: Serialize>(
+/// What a catalog read computed: JSON to cache, or another answer (a redirect).
+#[derive(Debug)]
+pub enum Answer {
+    Json(Bytes),
+    Other(Response),
+}
+
+/// Serialises a body for [`Answer::Json`].
+pub fn json_bytes<T: Serialize>(body: &T) -> Result<Answer, ApiError> {
+    serde_json::to_vec(body)
+        .map(|bytes| Answer::Json(Bytes::from(bytes)))
+        .map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+/// Answers a catalog read from the cache, or computes, caches and answers it, with an
+/// ETag (304 when the client already has it) and `Cache-Control`.
+pub async fn cached(
+    state: &AppState,
+    uri: &Uri,
     headers: &HeaderMap,
-    body: &T,
     max_age: u32,
+    compute: impl std::future::Future<Output = Result<Answer, ApiError>>,
 ) -> Result<Response, ApiError> {
-    let bytes = serde_json::to_vec(body).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let etag = format!("\"{}\"", &hex::encode(Sha256::digest(&bytes))[..32]);
-    let cache = format!("public, max-age={max_age}");
+    let key = uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/")
+        .to_owned();
+    if let Some(hit) = state.read_cache.get(&key) {
+        return Ok(respond(headers, &hit.etag, hit.body, max_age));
+    }
+    let generation = state.read_cache.generation();
+    match compute.await? {
+        Answer::Json(body) => {
+            let etag = format!("\"{}\"", &hex::encode(Sha256::digest(&body))[..32]);
+            state
+                .read_cache
+                .put(key, etag.clone(), body.clone(), generation);
+            Ok(respond(headers, &etag, body, max_age))
+        }
+        Answer::Other(response) => Ok(response),
+    }
+}
+
+fn respond(headers: &HeaderMap, etag: &str, body: Bytes, max_age: u32) -> Response {
     let matches = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
@@ -277,21 +314,22 @@ pub fn cached_json<T: Serialize>(
     let mut response = if matches {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
-        ([(header::CONTENT_TYPE, "application/json")], bytes).into_response()
+        ([(header::CONTENT_TYPE, "application/json")], body).into_response()
     };
     let headers = response.headers_mut();
-    if let Ok(value) = HeaderValue::from_str(&etag) {
+    if let Ok(value) = HeaderValue::from_str(etag) {
         headers.insert(header::ETAG, value);
     }
-    if let Ok(value) = HeaderValue::from_str(&cache) {
+    if let Ok(value) = HeaderValue::from_str(&format!("public, max-age={max_age}")) {
         headers.insert(header::CACHE_CONTROL, value);
     }
-    Ok(response)
+    response
 }
 
 async fn list_products(
     _key: StorefrontKey,
     State(state): State<AppState>,
+    uri: Uri,
     headers: HeaderMap,
     query: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
@@ -317,45 +355,64 @@ async fn list_products(
         .as_deref()
         .map(str::trim)
         .filter(|c| !c.is_empty());
-    let sql = format!(
-        "select {PRODUCT_COLUMNS}, count(*) over () as total
-         from catalog_products p join catalog_categories c on c.category_id = p.category_id
-         where p.published and not p.archived and not c.deleted
-           and ($1::text is null or c.slug = $1)
-           and ($2::text is null
-                or to_tsvector('french', p.name || ' ' || p.description) @@ plainto_tsquery('french', $2)
-                or p.reference like upper($2) || '%')
-         order by {}
-         limit $3 offset $4",
-        sort.sql()
-    );
-    let rows: Vec<(i64, ProductRowWithTotal)> = sqlx::query_as::<_, ProductRowWithTotal>(&sql)
-        .bind(category)
-        .bind(q.map(|q| q.replace(['%', '_', '\\'], "")))
-        .bind(page.limit)
-        .bind(page.offset())
-        .fetch_all(&state.pool)
-        .await?
-        .into_iter()
-        .map(|r| (r.total, r))
-        .collect();
-    let total = match rows.first() {
-        Some((total, _)) => *total,
-        None if page.page > 1 => count_products(&state, category, q).await?,
-        None => 0,
-    };
-    let items = rows
-        .into_iter()
-        .map(|(_, r)| r.product.into_json(&state.media_base_url))
-        .collect();
-    let body = PageJson {
-        items,
-        page: page.page,
-        limit: page.limit,
-        total,
-        page_count: (total + page.limit - 1) / page.limit,
-    };
-    cached_json(&headers, &body, 60)
+    cached(&state, &uri, &headers, 60, async {
+        let sql = format!(
+            "select {PRODUCT_COLUMNS}, count(*) over () as total
+             from catalog_products p join catalog_categories c on c.category_id = p.category_id
+             where {}
+             order by {}
+             limit $3 offset $4",
+            list_filter(category.is_some(), q.is_some()),
+            sort.sql()
+        );
+        let rows: Vec<(i64, ProductRowWithTotal)> = sqlx::query_as::<_, ProductRowWithTotal>(&sql)
+            .bind(category)
+            .bind(q.map(|q| q.replace(['%', '_', '\\'], "")))
+            .bind(page.limit)
+            .bind(page.offset())
+            .fetch_all(&state.pool)
+            .await?
+            .into_iter()
+            .map(|r| (r.total, r))
+            .collect();
+        let total = match rows.first() {
+            Some((total, _)) => *total,
+            None if page.page > 1 => count_products(&state, category, q).await?,
+            None => 0,
+        };
+        let items = rows
+            .into_iter()
+            .map(|(_, r)| r.product.into_json(&state.media_base_url))
+            .collect();
+        let body = PageJson {
+            items,
+            page: page.page,
+            limit: page.limit,
+            total,
+            page_count: (total + page.limit - 1) / page.limit,
+        };
+        json_bytes(&body)
+    })
+    .await
+}
+
+/// The list's condition. Written out per case rather than `($1 is null or ...)`: a
+/// prepared statement's generic plan would otherwise stem every product's text for every
+/// request. `$1` is the category slug, `$2` the search text (bound, never interpolated).
+fn list_filter(category: bool, search: bool) -> String {
+    let mut filter = "p.published and not p.archived and not c.deleted".to_owned();
+    filter.push_str(if category {
+        " and c.slug = $1"
+    } else {
+        " and $1::text is null"
+    });
+    filter.push_str(if search {
+        " and (to_tsvector('french', p.name || ' ' || p.description) @@ plainto_tsquery('french', $2)
+               or p.reference like upper($2) || '%')"
+    } else {
+        " and $2::text is null"
+    });
+    filter
 }
 
 #[derive(Debug, sqlx::FromRow)]
@@ -370,18 +427,15 @@ async fn count_products(
     category: Option<&str>,
     q: Option<&str>,
 ) -> Result<i64, ApiError> {
-    Ok(sqlx::query_scalar(
-        "select count(*) from catalog_products p join catalog_categories c on c.category_id = p.category_id
-         where p.published and not p.archived and not c.deleted
-           and ($1::text is null or c.slug = $1)
-           and ($2::text is null
-                or to_tsvector('french', p.name || ' ' || p.description) @@ plainto_tsquery('french', $2)
-                or p.reference like upper($2) || '%')",
-    )
-    .bind(category)
-    .bind(q.map(|q| q.replace(['%', '_', '\\'], "")))
-    .fetch_one(&state.pool)
-    .await?)
+    let sql = format!(
+        "select count(*) from catalog_products p join catalog_categories c on c.category_id = p.category_id where {}",
+        list_filter(category.is_some(), q.is_some())
+    );
+    Ok(sqlx::query_scalar(&sql)
+        .bind(category)
+        .bind(q.map(|q| q.replace(['%', '_', '\\'], "")))
+        .fetch_one(&state.pool)
+        .await?)
 }
 
 /// A review as the storefront shows it (no email: that is the customer's, not public).
@@ -451,12 +505,17 @@ pub struct ProductDetailJson {
 async fn product(
     _key: StorefrontKey,
     State(state): State<AppState>,
+    uri: Uri,
     headers: HeaderMap,
     Path(slug): Path<String>,
 ) -> Result<Response, ApiError> {
     if slug.len() > 200 {
         return Err(ApiError::NotFound);
     }
+    cached(&state, &uri, &headers, 60, product_answer(&state, slug)).await
+}
+
+async fn product_answer(state: &AppState, slug: String) -> Result<Answer, ApiError> {
     let sql = format!(
         "select {PRODUCT_COLUMNS} from catalog_products p join catalog_categories c on c.category_id = p.category_id
          where p.slug = $1 and p.published and not p.archived"
@@ -475,21 +534,23 @@ async fn product(
         .fetch_optional(&state.pool)
         .await?;
         return match current {
-            Some(current) => Ok((
-                StatusCode::MOVED_PERMANENTLY,
-                [(header::LOCATION, format!("/api/products/{current}"))],
-            )
-                .into_response()),
+            Some(current) => Ok(Answer::Other(
+                (
+                    StatusCode::MOVED_PERMANENTLY,
+                    [(header::LOCATION, format!("/api/products/{current}"))],
+                )
+                    .into_response(),
+            )),
             None => Err(ApiError::NotFound),
         };
     };
-    let (reviews, rating_summary) = approved_reviews(&state, row.product_id).await?;
+    let (reviews, rating_summary) = approved_reviews(state, row.product_id).await?;
     let body = ProductDetailJson {
         product: row.into_json(&state.media_base_url),
         reviews,
         rating_summary,
     };
-    cached_json(&headers, &body, 60)
+    json_bytes(&body)
 }
 
 /// A category with its number of published products.
@@ -506,15 +567,19 @@ pub struct CategoryJson {
 async fn categories(
     _key: StorefrontKey,
     State(state): State<AppState>,
+    uri: Uri,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let items: Vec<CategoryJson> = sqlx::query_as(
-        "select category_id as id, slug, name, description, published_count as product_count
-         from category_list where not deleted order by name",
-    )
-    .fetch_all(&state.pool)
-    .await?;
-    cached_json(&headers, &serde_json::json!({ "items": items }), 300)
+    cached(&state, &uri, &headers, 300, async {
+        let items: Vec<CategoryJson> = sqlx::query_as(
+            "select category_id as id, slug, name, description, published_count as product_count
+             from category_list where not deleted order by name",
+        )
+        .fetch_all(&state.pool)
+        .await?;
+        json_bytes(&serde_json::json!({ "items": items }))
+    })
+    .await
 }
 
 /// `status` of the review list: only approved reviews are public.
@@ -526,6 +591,7 @@ pub struct ReviewParams {
 async fn product_reviews(
     _key: StorefrontKey,
     State(state): State<AppState>,
+    uri: Uri,
     headers: HeaderMap,
     Path(product_id): Path<String>,
     Query(params): Query<ReviewParams>,
@@ -538,19 +604,18 @@ async fn product_reviews(
             "only `approved` reviews are public",
         ));
     }
-    let published: bool = sqlx::query_scalar(
-        "select exists(select 1 from catalog_products where product_id = $1 and published and not archived)",
-    )
-    .bind(product_id)
-    .fetch_one(&state.pool)
-    .await?;
-    if !published {
-        return Err(ApiError::NotFound);
-    }
-    let (reviews, summary) = approved_reviews(&state, product_id).await?;
-    cached_json(
-        &headers,
-        &serde_json::json!({ "items": reviews, "ratingSummary": summary }),
-        60,
-    )
+    cached(&state, &uri, &headers, 60, async {
+        let published: bool = sqlx::query_scalar(
+            "select exists(select 1 from catalog_products where product_id = $1 and published and not archived)",
+        )
+        .bind(product_id)
+        .fetch_one(&state.pool)
+        .await?;
+        if !published {
+            return Err(ApiError::NotFound);
+        }
+        let (reviews, summary) = approved_reviews(&state, product_id).await?;
+        json_bytes(&serde_json::json!({ "items": reviews, "ratingSummary": summary }))
+    })
+    .await
 }

@@ -11,6 +11,9 @@ use sqlx::PgPool;
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
+/// The channel notified when a key is revoked, so servers drop their cached keys.
+pub const REVOKED_CHANNEL: &str = "comptoir_api_keys";
+
 /// A key just created; `key` is shown once and never stored.
 #[derive(Debug)]
 pub struct CreatedKey {
@@ -87,8 +90,10 @@ pub async fn create(pool: &PgPool, name: &str) -> Result<CreatedKey, KeyError> {
 pub async fn revoke(pool: &PgPool, name_or_id: &str) -> Result<Uuid, KeyError> {
     let id = name_or_id.parse::<Uuid>().ok();
     let revoked: Option<Uuid> = sqlx::query_scalar(
-        "update api_keys set revoked_at = now()
-         where revoked_at is null and (name = $1 or key_id = $2) returning key_id",
+        "with revoked as (
+            update api_keys set revoked_at = now()
+            where revoked_at is null and (name = $1 or key_id = $2) returning key_id)
+         select key_id from revoked, pg_notify('comptoir_api_keys', key_id::text)",
     )
     .bind(name_or_id)
     .bind(id)

@@ -2,6 +2,7 @@
 //! projections; everything it writes is a command.
 
 pub mod auth;
+pub mod cache;
 pub mod catalog;
 pub mod error;
 pub mod extract;
