@@ -750,12 +750,21 @@ async fn api_bench(seconds: u64) {
     }
 
     let script = std::env::temp_dir().join(format!("comptoir-order-{}.lua", std::process::id()));
-    let body = serde_json::json!({
-        "items": [{ "productId": picks[0].0, "quantity": 1 }, { "productId": picks[1].0, "quantity": 1 }],
-        "customerEmail": "bench@example.fr", "customerName": "Bench", "customerPhone": "0612345678",
-        "pickupLocation": "Atelier", "paymentMethod": "pickup"
-    });
-    std::fs::write(&script, format!("wrk.method = \"POST\"\nwrk.body = '{body}'\nwrk.headers[\"Content-Type\"] = \"application/json\"\n")).unwrap();
+    // Two different products per order, drawn from the whole catalogue.
+    let ids: Vec<String> = picks.iter().map(|(id, _)| format!("\"{id}\"")).collect();
+    let lua = format!(
+        "local ids = {{{}}}\n\
+         wrk.method = \"POST\"\n\
+         wrk.headers[\"Content-Type\"] = \"application/json\"\n\
+         request = function()\n\
+           local a = math.random(#ids)\n\
+           local b = a % #ids + 1\n\
+           local body = '{{\"items\":[{{\"productId\":\"' .. ids[a] .. '\",\"quantity\":1}},{{\"productId\":\"' .. ids[b] .. '\",\"quantity\":1}}],\"customerEmail\":\"bench@example.fr\",\"customerName\":\"Bench\",\"customerPhone\":\"0612345678\",\"pickupLocation\":\"Atelier\",\"paymentMethod\":\"pickup\"}}'\n\
+           return wrk.format(nil, nil, nil, body)\n\
+         end\n",
+        ids.join(", ")
+    );
+    std::fs::write(&script, lua).unwrap();
     let orders = tokio::task::spawn_blocking({
         let (url, key, script) = (format!("{base}/api/orders"), key.clone(), script.clone());
         move || wrk(&url, 16, seconds, &key, Some(&script))

@@ -356,6 +356,33 @@ async fn a_product_shows_its_reviews_and_an_old_slug_redirects() {
     assert_eq!(status, StatusCode::NOT_FOUND, "a draft is never public");
     let (status, _, _) = api.get(&format!("/api/reviews/{draft}")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _, body) = api
+        .get(&format!("/api/reviews/{tyre}?status=approved"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    check(&doc, "/api/reviews/{productId}", "get", status, &body);
+    for (uri, field) in [
+        (format!("/api/reviews/{tyre}?status=pending"), "status"),
+        ("/api/reviews/not-a-uuid".to_owned(), "productId"),
+    ] {
+        let (status, _, body) = api.get(&uri).await;
+        assert_eq!(
+            (status, body["errors"][0]["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some(field)),
+            "{uri}"
+        );
+    }
+    let (status, _, body) = api
+        .send(
+            Request::post("/api/webhooks/payment")
+                .body(Body::from("{}"))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    check(&doc, "/api/webhooks/payment", "post", status, &body);
+    let (status, _, _) = api.get("/api/nothing-here").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _, body) = api.get("/api/categories").await;
     assert_eq!(status, StatusCode::OK);
     check(&doc, "/api/categories", "get", status, &body);
@@ -488,6 +515,17 @@ async fn an_order_is_placed_confirmed_and_shown_to_its_customer_only() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _, _) = api.get("/api/orders/C-1999-00001?token=x").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _, body) = api.get(&format!("/api/orders/{number}")).await;
+    assert_eq!(
+        (status, body["errors"][0]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("token"))
+    );
+    // The key that placed the order is the actor of its events.
+    let actors: Vec<String> = sqlx::query_scalar("select distinct metadata->>'actor_kind' from events where event_type in ('OrderPlaced', 'StockReserved')")
+        .fetch_all(&api.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(actors, vec!["api_key".to_owned()]);
 
     let (status, _, body) = api
         .post(

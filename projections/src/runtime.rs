@@ -320,6 +320,9 @@ async fn follow(
     changes: Option<Arc<watch::Sender<u64>>>,
 ) {
     let name = projection.name();
+    // After a notification, events may stay unreadable for a moment (an older transaction
+    // is still running): poll briefly and often then, rarely when the shop is idle.
+    let mut eager_polls = 0u32;
     loop {
         if *shutdown.borrow() {
             return;
@@ -329,7 +332,15 @@ async fn follow(
                 if let (Some(changes), true) = (&changes, applied > 0) {
                     changes.send_modify(|n| *n = n.wrapping_add(1));
                 }
-                Duration::from_millis(250)
+                if applied > 0 {
+                    eager_polls = 0;
+                }
+                if eager_polls > 0 {
+                    eager_polls -= 1;
+                    Duration::from_millis(5)
+                } else {
+                    Duration::from_millis(500)
+                }
             }
             Err((position, error)) => {
                 let message = error.to_string();
@@ -343,7 +354,7 @@ async fn follow(
         // Woken by a notification, or after `pause`: events committed while an older
         // transaction was still running become readable without a new notification.
         tokio::select! {
-            _ = wake.changed() => {}
+            _ = wake.changed() => eager_polls = 40,
             _ = tokio::time::sleep(pause) => {}
             _ = shutdown.changed() => {}
         }
