@@ -551,6 +551,25 @@ async fn command_bench(seconds: u64) {
             None => println!("commands: {clients:>2} client(s): {orders:.0} orders/s ({failed} refused); pgbench not found"),
         }
     }
+    // The same load while `serve`'s consumers run: projections, seal, stock keeper.
+    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    let consumers = comptoir::app::consumers(&bus);
+    projections::Projector::new(pool.clone(), consumers.clone())
+        .run_once()
+        .await
+        .unwrap();
+    let tasks = projections::Projector::new(pool.clone(), consumers).spawn(shutdown);
+    let (orders, failed) = orders_per_second(bus.clone(), products.clone(), 16, seconds).await;
+    let conflicts: i64 =
+        sqlx::query_scalar("select count(*) from events where event_type = 'ReservationCommitted'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    println!("commands: 16 client(s) with the projector running: {orders:.0} orders/s ({failed} refused; {conflicts} reservations committed so far)");
+    let _ = stop.send(true);
+    for task in tasks {
+        let _ = task.await;
+    }
 }
 
 fn main() {
