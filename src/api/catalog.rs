@@ -582,6 +582,16 @@ async fn categories(
     .await
 }
 
+/// Whether the catalog shows this product (published, not archived).
+pub async fn is_published(state: &AppState, product_id: Uuid) -> Result<bool, ApiError> {
+    Ok(sqlx::query_scalar(
+        "select exists(select 1 from catalog_products where product_id = $1 and published and not archived)",
+    )
+    .bind(product_id)
+    .fetch_one(&state.pool)
+    .await?)
+}
+
 /// `status` of the review list: only approved reviews are public.
 #[derive(Debug, Deserialize)]
 pub struct ReviewParams {
@@ -605,13 +615,7 @@ async fn product_reviews(
         ));
     }
     cached(&state, &uri, &headers, 60, async {
-        let published: bool = sqlx::query_scalar(
-            "select exists(select 1 from catalog_products where product_id = $1 and published and not archived)",
-        )
-        .bind(product_id)
-        .fetch_one(&state.pool)
-        .await?;
-        if !published {
+        if !is_published(&state, product_id).await? {
             return Err(ApiError::NotFound);
         }
         let (reviews, summary) = approved_reviews(&state, product_id).await?;

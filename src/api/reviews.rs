@@ -92,13 +92,7 @@ async fn submit(
     let (Some(product_id), Ok(email), true) = (product_id, email, errors.is_empty()) else {
         return Err(ApiError::Invalid(errors));
     };
-    let published: bool = sqlx::query_scalar(
-        "select exists(select 1 from catalog_products where product_id = $1 and published and not archived)",
-    )
-    .bind(product_id)
-    .fetch_one(&state.pool)
-    .await?;
-    if !published {
+    if !crate::api::catalog::is_published(&state, product_id).await? {
         return Err(ApiError::field(
             "productId",
             "no published product has this id",
