@@ -111,7 +111,48 @@ impl ApiLimits {
             })
             .finish()
             .expect("a positive period and burst always make a configuration");
+        forget_idle_clients(Arc::downgrade(config.limiter()));
         GovernorLayer::new(config).error_handler(too_many)
+    }
+}
+
+/// The limiter keeps a bucket per client address: drop the full ones every minute so
+/// memory does not grow with every address ever seen. The thread ends with the limiter.
+fn forget_idle_clients<T: Send + Sync + 'static>(limiter: std::sync::Weak<T>)
+where
+    T: RetainRecent,
+{
+    let spawned = std::thread::Builder::new()
+        .name("rate-limit-gc".into())
+        .spawn(move || loop {
+            std::thread::sleep(Duration::from_secs(60));
+            match limiter.upgrade() {
+                Some(limiter) => limiter.retain_recent(),
+                None => return,
+            }
+        });
+    if let Err(error) = spawned {
+        tracing::warn!(%error, "could not start the rate limiter's clean-up");
+    }
+}
+
+/// What the clean-up needs of a keyed rate limiter.
+trait RetainRecent {
+    fn retain_recent(&self);
+}
+
+impl<M> RetainRecent
+    for governor::RateLimiter<
+        IpAddr,
+        governor::state::keyed::DefaultKeyedStateStore<IpAddr>,
+        governor::clock::DefaultClock,
+        M,
+    >
+where
+    M: governor::middleware::RateLimitingMiddleware<governor::clock::QuantaInstant>,
+{
+    fn retain_recent(&self) {
+        governor::RateLimiter::retain_recent(self);
     }
 }
 
