@@ -118,9 +118,9 @@ impl ApiLimits {
 
 /// The limiter keeps a bucket per client address: drop the full ones every minute so
 /// memory does not grow with every address ever seen. The thread ends with the limiter.
-fn forget_idle_clients<T: Send + Sync + 'static>(limiter: std::sync::Weak<T>)
+fn forget_idle_clients<T>(limiter: std::sync::Weak<T>)
 where
-    T: RetainRecent,
+    T: RetainRecent + Send + Sync + 'static,
 {
     let spawned = std::thread::Builder::new()
         .name("rate-limit-gc".into())
