@@ -7,7 +7,22 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn start(data_dir: &Path, demo: bool) -> (Child, String) {
+/// The running server; killed, with its cluster, if the test fails before stopping it.
+struct Server(Option<Child>, std::path::PathBuf);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+            if let Ok(cluster) = projections::db::Cluster::new(self.1.join("postgres")) {
+                let _ = cluster.stop();
+            }
+        }
+    }
+}
+
+fn start(data_dir: &Path, demo: bool) -> (Server, String) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_comptoir"));
     command
         .arg("--data-dir")
@@ -31,13 +46,17 @@ fn start(data_dir: &Path, demo: bool) -> (Child, String) {
             }
         }
     });
+    let server = Server(Some(child), data_dir.to_path_buf());
     let address = rx
         .recv_timeout(Duration::from_secs(600))
         .expect("the server never said where it listens");
-    (child, address)
+    (server, address)
 }
 
-fn stop(mut child: Child) {
+fn stop(mut server: Server) {
+    let Some(mut child) = server.0.take() else {
+        return;
+    };
     Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
