@@ -136,16 +136,16 @@ async fn serve_demo_starts_its_own_database_answers_ready_and_survives_a_restart
             .unwrap()
     };
     assert!(catalog(&again) >= catalog(&body));
-    let pool = sqlx::PgPool::connect_with(cluster.connect_options("comptoir"))
+    let mut conn = sqlx::ConnectOptions::connect(&cluster.connect_options("comptoir"))
         .await
         .unwrap();
     let categories: i64 =
         sqlx::query_scalar("select count(*) from events where event_type = 'CategoryCreated'")
-            .fetch_one(&pool)
+            .fetch_one(&mut conn)
             .await
             .unwrap();
     let products: i64 = sqlx::query_scalar("select count(*) from catalog_products")
-        .fetch_one(&pool)
+        .fetch_one(&mut conn)
         .await
         .unwrap();
     assert_eq!(
@@ -153,6 +153,10 @@ async fn serve_demo_starts_its_own_database_answers_ready_and_survives_a_restart
         (3, 160),
         "the demo is loaded once and kept"
     );
-    pool.close().await;
+    sqlx::Connection::close(conn).await.unwrap();
     stop(child);
+    assert!(
+        !cluster.is_running(),
+        "the cluster stops with the server after a restart too"
+    );
 }

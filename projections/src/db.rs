@@ -112,11 +112,29 @@ impl Database {
     /// Closes the pool and stops the private cluster if this process started it and no
     /// other client (a running `serve`, say) still uses it.
     pub async fn close(self) {
-        let shared = if self.cluster.is_some() && self.started_here {
-            other_clients(&self.pool).await.unwrap_or(1) > 0
-        } else {
-            true
-        };
+        let mut shared = true;
+        if self.cluster.is_some() && self.started_here {
+            // A client that just disconnected stays listed until its backend exits: give
+            // such stragglers a moment before concluding someone else still uses the cluster.
+            for _ in 0..20 {
+                shared = other_clients(&self.pool).await.unwrap_or(1) > 0;
+                if !shared {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            if shared {
+                let who: Option<String> = sqlx::query_scalar(
+                    "select string_agg(application_name || ' pid ' || pid || ' ' || coalesce(datname, '') || ' ' || coalesce(state, ''), ', ')
+                     from pg_stat_activity where backend_type = 'client backend' and application_name <> $1",
+                )
+                .bind(std::process::id().to_string())
+                .fetch_one(&self.pool)
+                .await
+                .unwrap_or_default();
+                tracing::info!(clients = ?who, "another client still uses the private cluster: leaving it running");
+            }
+        }
         self.pool.close().await;
         if let (Some(cluster), false) = (self.cluster, shared) {
             if let Err(error) = cluster.stop() {
