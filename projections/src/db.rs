@@ -142,11 +142,6 @@ impl Database {
             }
         }
     }
-
-    /// The cluster, when the store is the private one.
-    pub fn cluster(&self) -> Option<&Cluster> {
-        self.cluster.as_ref()
-    }
 }
 
 /// Client connections that are not this process's own (each process names its
@@ -200,14 +195,6 @@ impl Cluster {
             .username(SUPERUSER)
             .database(database)
             .application_name(&std::process::id().to_string())
-    }
-
-    /// A libpq-style URL for tools like pgbench or psql.
-    pub fn url(&self, database: &str) -> String {
-        format!(
-            "postgresql://{SUPERUSER}@/{database}?host={}",
-            self.dir.display()
-        )
     }
 
     /// Runs initdb when the directory holds no cluster yet.

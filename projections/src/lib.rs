@@ -35,8 +35,3 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
     all.push(Arc::new(seal::SealChain));
     all
 }
-
-/// Finds a read model by name.
-pub fn by_name(name: &str) -> Option<Arc<dyn Projection>> {
-    all().into_iter().find(|p| p.name() == name)
-}

@@ -64,29 +64,6 @@ pub async fn load<R: Row>(
         .collect()
 }
 
-/// Loads every row matching a SQL condition on the table (aliased `t`).
-pub async fn load_where<R: Row>(
-    conn: &mut PgConnection,
-    condition: &str,
-    bind: Uuid,
-) -> Result<HashMap<Uuid, R>, sqlx::Error> {
-    let sql = format!(
-        "select t.{key}, {list} from {table} t where {condition}",
-        key = R::KEY,
-        list = select_list::<R>(),
-        table = R::TABLE
-    );
-    let rows: Vec<(Uuid, serde_json::Value)> =
-        sqlx::query_as(&sql).bind(bind).fetch_all(conn).await?;
-    rows.into_iter()
-        .map(|(key, json)| {
-            serde_json::from_value(json)
-                .map(|row| (key, row))
-                .map_err(|e| sqlx::Error::Decode(Box::new(e)))
-        })
-        .collect()
-}
-
 /// Inserts or replaces rows.
 pub async fn upsert<'a, R: Row + 'a>(
     conn: &mut PgConnection,
@@ -208,13 +185,6 @@ impl<R: Row> RowSet<R> {
         })
     }
 
-    /// Adds rows loaded some other way.
-    pub fn extend(&mut self, rows: HashMap<Uuid, R>) {
-        for (key, row) in rows {
-            self.rows.entry(key).or_insert(row);
-        }
-    }
-
     /// A row for reading.
     pub fn get(&self, key: &Uuid) -> Option<&R> {
         self.rows.get(key)
@@ -239,18 +209,6 @@ impl<R: Row> RowSet<R> {
         if self.rows.remove(key).is_some() {
             self.dirty.remove(key);
             self.removed.insert(*key);
-        }
-    }
-
-    /// Every loaded row, for changes that touch many (a category renamed).
-    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&Uuid, &mut R)> {
-        self.rows.iter_mut()
-    }
-
-    /// Marks a row as changed after `iter_mut`.
-    pub fn touch(&mut self, key: Uuid) {
-        if self.rows.contains_key(&key) {
-            self.dirty.insert(key);
         }
     }
 

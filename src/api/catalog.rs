@@ -36,23 +36,34 @@ pub struct Page {
 impl Page {
     /// Parses raw values: page >= 1, limit 1..=100, default 1 and 20.
     pub fn parse(page: Option<&str>, limit: Option<&str>) -> Result<Page, ApiError> {
-        let page = match page {
-            None => 1,
+        let bounded = |raw: Option<&str>,
+                       field: &str,
+                       range: std::ops::RangeInclusive<i64>,
+                       default: i64,
+                       rule: &str| match raw {
+            None => Ok(default),
             Some(raw) => raw
                 .parse::<i64>()
                 .ok()
-                .filter(|p| (1..=100_000).contains(p))
-                .ok_or_else(|| ApiError::field("page", "must be a whole number from 1"))?,
+                .filter(|n| range.contains(n))
+                .ok_or_else(|| ApiError::field(field, rule)),
         };
-        let limit = match limit {
-            None => 20,
-            Some(raw) => raw
-                .parse::<i64>()
-                .ok()
-                .filter(|l| (1..=100).contains(l))
-                .ok_or_else(|| ApiError::field("limit", "must be a whole number from 1 to 100"))?,
-        };
-        Ok(Page { page, limit })
+        Ok(Page {
+            page: bounded(
+                page,
+                "page",
+                1..=100_000,
+                1,
+                "must be a whole number from 1",
+            )?,
+            limit: bounded(
+                limit,
+                "limit",
+                1..=100,
+                20,
+                "must be a whole number from 1 to 100",
+            )?,
+        })
     }
 
     fn offset(&self) -> i64 {
