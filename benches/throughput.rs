@@ -719,6 +719,7 @@ async fn api_bench(seconds: u64) {
         key_cache: Arc::new(comptoir::api::cache::KeyCache::new(Duration::from_secs(
             300,
         ))),
+        admin: Default::default(),
     };
     let key = comptoir::api::keys::create(&pool, "bench")
         .await

@@ -8,7 +8,7 @@ use tokio::sync::watch;
 use projections::db::{Database, DbError, Location};
 use projections::Projector;
 
-use crate::cli::{ApiKeyCommand, Cli, Command};
+use crate::cli::{ApiKeyCommand, Cli, Command, StaffCommand};
 use crate::commands::CommandBus;
 use crate::http::{router, AppState};
 use crate::process::{sweep_reservations, StockKeeper};
@@ -35,6 +35,10 @@ pub enum AppError {
     Config(String),
     #[error(transparent)]
     ApiKey(#[from] crate::api::keys::KeyError),
+    #[error("staff account: {0}")]
+    Staff(#[from] crate::auth::CreateStaffError),
+    #[error("{0}")]
+    Input(String),
 }
 
 /// Every consumer `serve` runs: the read models, the seal chain, the process managers.
@@ -67,6 +71,12 @@ pub async fn run(cli: Cli) -> Result<(), AppError> {
         Command::ApiKey { command } => {
             let db = Database::open(&location, 2).await?;
             let result = api_key(&db, command).await;
+            db.close().await;
+            result
+        }
+        Command::Staff { command } => {
+            let db = Database::open(&location, 2).await?;
+            let result = staff(&db, command).await;
             db.close().await;
             result
         }
@@ -135,6 +145,72 @@ async fn api_key(db: &Database, command: ApiKeyCommand) -> Result<(), AppError> 
     Ok(())
 }
 
+async fn staff(db: &Database, command: StaffCommand) -> Result<(), AppError> {
+    match command {
+        StaffCommand::Create { email, role, name } => {
+            let password = match std::env::var("COMPTOIR_PASSWORD") {
+                Ok(password) => password,
+                Err(_) => {
+                    let first = rpassword::prompt_password("password: ")
+                        .map_err(|e| AppError::Input(format!("cannot read the password: {e}")))?;
+                    let again = rpassword::prompt_password("again: ")
+                        .map_err(|e| AppError::Input(format!("cannot read the password: {e}")))?;
+                    if first != again {
+                        return Err(AppError::Input("the two passwords differ".into()));
+                    }
+                    first
+                }
+            };
+            let bus = CommandBus::new(db.pool.clone());
+            let name = name.unwrap_or_else(|| email.clone());
+            let id = crate::auth::create_account(
+                &bus,
+                &email,
+                &name,
+                &role,
+                password,
+                aggregates::Actor::System,
+            )
+            .await?;
+            Projector::new(db.pool.clone(), consumers(&bus))
+                .run_once()
+                .await?;
+            println!("created staff account {id} ({email}, {role})");
+        }
+    }
+    Ok(())
+}
+
+/// With `serve --demo`: an owner to sign in with, its password printed once.
+async fn demo_owner(bus: &CommandBus, bind: std::net::SocketAddr) -> Result<(), AppError> {
+    use rand::RngCore;
+    let exists: bool = sqlx::query_scalar(
+        "select exists(select 1 from unique_keys where scope = $1 and value = $2)",
+    )
+    .bind(aggregates::services::STAFF_EMAIL_SCOPE)
+    .bind(crate::demo::DEMO_OWNER_EMAIL)
+    .fetch_one(&bus.pool)
+    .await?;
+    if exists {
+        return Ok(());
+    }
+    let mut bytes = [0u8; 12];
+    rand::rng().fill_bytes(&mut bytes);
+    let password = hex::encode(bytes);
+    crate::auth::create_account(
+        bus,
+        crate::demo::DEMO_OWNER_EMAIL,
+        "Démo (propriétaire)",
+        "owner",
+        password.clone(),
+        aggregates::Actor::System,
+    )
+    .await?;
+    println!("demo owner: {} / {password}", crate::demo::DEMO_OWNER_EMAIL);
+    println!("  (shown once; sign in at http://{bind}/login)");
+    Ok(())
+}
+
 async fn seed_demo(db: &Database, products: u32, orders: u32, seed: u64) -> Result<(), AppError> {
     let bus = CommandBus::new(db.pool.clone());
     let summary = crate::demo::seed(
@@ -175,6 +251,7 @@ async fn serve(
         } else {
             tracing::info!("the store already holds events: demo data not loaded again");
         }
+        demo_owner(&bus, bind).await?;
     }
     let (changes_tx, changes_rx) = watch::channel(0u64);
     let projector = Projector::new(db.pool.clone(), consumers(&bus)).with_changes(changes_tx);
@@ -213,7 +290,12 @@ async fn serve(
             Duration::from_secs(2),
         )),
         key_cache,
+        admin: crate::admin::AdminSettings::from_env(bind).map_err(AppError::Config)?,
     };
+    tasks.push(tokio::spawn(forget_expired_sessions(
+        db.pool.clone(),
+        shutdown_rx.clone(),
+    )));
     let listener = tokio::net::TcpListener::bind(bind)
         .await
         .map_err(|source| AppError::Bind {
@@ -233,6 +315,24 @@ async fn serve(
     }
     tracing::info!("stopped");
     served.map_err(AppError::Serve)
+}
+
+/// Deletes expired staff sessions every ten minutes (they are refused anyway; this keeps
+/// the table small).
+async fn forget_expired_sessions(pool: sqlx::PgPool, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        if let Err(error) =
+            sqlx::query("delete from tower_sessions.session where expiry_date < now()")
+                .execute(&pool)
+                .await
+        {
+            tracing::warn!(%error, "expired sessions not deleted");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(600)) => {}
+            _ = shutdown.changed() => return,
+        }
+    }
 }
 
 async fn shutdown_signal() {

@@ -45,6 +45,11 @@ pub enum Command {
         #[command(subcommand)]
         command: ApiKeyCommand,
     },
+    /// Staff accounts of the admin.
+    Staff {
+        #[command(subcommand)]
+        command: StaffCommand,
+    },
     /// Writes a deterministic French demo shop through the command side.
     SeedDemo {
         /// Products (spread over three categories).
@@ -75,4 +80,22 @@ pub enum ApiKeyCommand {
     },
     /// Lists keys (never their secrets).
     List,
+}
+
+/// What to do with staff accounts.
+#[derive(Debug, Subcommand)]
+pub enum StaffCommand {
+    /// Creates an account. The password comes from `COMPTOIR_PASSWORD` when set, otherwise
+    /// it is asked for (twice) on the terminal.
+    Create {
+        /// Sign-in address.
+        #[arg(long)]
+        email: String,
+        /// owner, manager, operator, accountant or support.
+        #[arg(long)]
+        role: String,
+        /// Name shown in the admin and the audit trail (default: the address).
+        #[arg(long)]
+        name: Option<String>,
+    },
 }

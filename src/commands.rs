@@ -12,8 +12,8 @@ use rand::Rng;
 use sqlx::PgPool;
 
 use aggregates::metadata::EventMetadata;
-use aggregates::services::{CatalogServices, ReviewServices};
-use aggregates::{Category, InvoiceSeries, Order, Product, Review, Stock};
+use aggregates::services::{CatalogServices, ReviewServices, StaffServices};
+use aggregates::{Category, InvoiceSeries, Order, Product, Review, StaffAccount, Stock};
 use projections::stream::{self, StreamPosition};
 
 use crate::services::{PgCatalogLookup, PgPurchaseLookup, PgUniqueKeys};
@@ -144,6 +144,7 @@ pub struct CommandBus {
     pub orders: Handler<Order>,
     pub reviews: Handler<Review>,
     pub invoice_series: Handler<InvoiceSeries>,
+    pub staff: Handler<StaffAccount>,
 }
 
 /// Attempts per command before a conflict is reported. Enough for dozens of buyers
@@ -157,6 +158,7 @@ impl CommandBus {
         let catalog =
             || CatalogServices::new(Arc::new(PgUniqueKeys::new(pool.clone())), lookup.clone());
         let reviews = ReviewServices::new(Arc::new(PgPurchaseLookup::new(pool.clone())));
+        let staff = StaffServices::new(Arc::new(PgUniqueKeys::new(pool.clone())));
         Arc::new(CommandBus {
             categories: Handler::new(&pool, catalog(), None, ATTEMPTS),
             products: Handler::new(&pool, catalog(), None, ATTEMPTS),
@@ -166,6 +168,7 @@ impl CommandBus {
             orders: Handler::new(&pool, (), None, ATTEMPTS),
             reviews: Handler::new(&pool, reviews, None, ATTEMPTS),
             invoice_series: Handler::new(&pool, (), Some(50), ATTEMPTS),
+            staff: Handler::new(&pool, staff, None, ATTEMPTS),
             pool,
         })
     }

@@ -17,6 +17,9 @@ use aggregates::review::ReviewCommand;
 use aggregates::stock::StockCommand;
 use aggregates::{Email, Money, Phone, Reference, Slug, VatRate};
 
+/// The demo owner's sign-in address (`serve --demo` prints its password once).
+pub const DEMO_OWNER_EMAIL: &str = "demo@comptoir.test";
+
 use crate::commands::CommandBus;
 use crate::ordering::{place_order, OrderRequest, RequestedItem};
 

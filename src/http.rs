@@ -32,16 +32,20 @@ pub struct AppState {
     pub read_cache: Arc<crate::api::cache::ReadCache>,
     /// Recently verified API keys.
     pub key_cache: Arc<crate::api::cache::KeyCache>,
+    /// Staff sessions and cookies.
+    pub admin: crate::admin::AdminSettings,
 }
 
 /// The whole application.
 pub fn router(state: AppState) -> Router {
     let request_id = axum::http::HeaderName::from_static("x-request-id");
     let api = crate::api::router(&state);
+    let admin = crate::admin::router(&state);
     Router::new()
         .route("/health", get(health))
         .route("/health/ready", get(ready))
         .merge(api)
+        .merge(admin)
         .with_state(state)
         .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
             let id = request

@@ -4,8 +4,10 @@
 // The OpenAPI description is one large `json!` literal.
 #![recursion_limit = "512"]
 
+pub mod admin;
 pub mod api;
 pub mod app;
+pub mod auth;
 pub mod cli;
 pub mod commands;
 pub mod config;

@@ -38,6 +38,7 @@ impl Api {
             limits,
             read_cache: Arc::new(comptoir::api::cache::ReadCache::disabled()),
             key_cache: Arc::new(comptoir::api::cache::KeyCache::disabled()),
+            admin: Default::default(),
         };
         let key = comptoir::api::keys::create(&db.pool, "storefront")
             .await
@@ -778,6 +779,7 @@ async fn cached_catalog_answers_follow_the_projector_and_revoked_keys_stop_at_on
             std::time::Duration::from_secs(60),
         )),
         key_cache,
+        admin: Default::default(),
     };
     let key = comptoir::api::keys::create(&db.pool, "storefront")
         .await

@@ -9,6 +9,7 @@ pub mod order;
 pub mod product;
 pub mod review;
 pub mod services;
+pub mod staff;
 pub mod stock;
 pub mod values;
 
@@ -30,7 +31,11 @@ pub use product::{
 pub use review::{Review, ReviewCommand, ReviewError, ReviewEvent, ReviewStatus};
 pub use services::{
     CatalogLookup, CatalogServices, FailingServices, FixedCatalogLookup, FixedPurchases,
-    InMemoryUniqueKeys, PurchaseLookup, ReviewServices, ServiceError, UniqueKeys,
+    InMemoryUniqueKeys, PurchaseLookup, ReviewServices, ServiceError, StaffServices, UniqueKeys,
+};
+pub use staff::{
+    PasswordHash, Permission, StaffAccount, StaffAccountCommand, StaffAccountError,
+    StaffAccountEvent, StaffRole,
 };
 pub use stock::{
     ReleaseReason, Reservation, Stock, StockCommand, StockError, StockEvent, StockStatus,

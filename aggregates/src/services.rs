@@ -25,6 +25,8 @@ pub const CATEGORY_SLUG_SCOPE: &str = "category_slug";
 pub const PRODUCT_REFERENCE_SCOPE: &str = "product_reference";
 /// Scope of product slugs.
 pub const PRODUCT_SLUG_SCOPE: &str = "product_slug";
+/// Scope of staff sign-in addresses (value: the whole address, lower-cased).
+pub const STAFF_EMAIL_SCOPE: &str = "staff_email";
 
 /// Uniqueness across aggregates (names, slugs, references), which one aggregate cannot
 /// enforce alone.
@@ -97,6 +99,26 @@ impl ReviewServices {
 impl fmt::Debug for ReviewServices {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ReviewServices").finish_non_exhaustive()
+    }
+}
+
+/// Services of [`crate::StaffAccount`].
+#[derive(Clone)]
+pub struct StaffServices {
+    /// Unique sign-in addresses.
+    pub keys: Arc<dyn UniqueKeys>,
+}
+
+impl StaffServices {
+    /// Wraps `keys`.
+    pub fn new(keys: Arc<dyn UniqueKeys>) -> Self {
+        Self { keys }
+    }
+}
+
+impl fmt::Debug for StaffServices {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StaffServices").finish_non_exhaustive()
     }
 }
 

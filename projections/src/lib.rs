@@ -25,6 +25,7 @@ pub fn read_models() -> Vec<Arc<dyn Projection>> {
         Arc::new(views::stock::StockLevels),
         Arc::new(views::orders::Orders),
         Arc::new(views::reviews::Reviews),
+        Arc::new(views::staff::StaffAccounts),
         Arc::new(views::audit::AuditTrail),
     ]
 }

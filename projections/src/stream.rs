@@ -18,6 +18,7 @@ use aggregates::metadata::EventMetadata;
 use aggregates::order::OrderEvent;
 use aggregates::product::ProductEvent;
 use aggregates::review::ReviewEvent;
+use aggregates::staff::StaffAccountEvent;
 use aggregates::stock::StockEvent;
 
 /// A place in the global stream: (transaction id, position), compared in that order.
@@ -152,6 +153,7 @@ pub enum DomainEvent {
     Order(OrderEvent),
     Review(ReviewEvent),
     InvoiceSeries(InvoiceSeriesEvent),
+    Staff(StaffAccountEvent),
     /// An aggregate type this build does not know (a newer writer, a retired aggregate).
     Other,
 }
@@ -190,6 +192,7 @@ impl Envelope {
             "Order" => parse(&raw).map(DomainEvent::Order),
             "Review" => parse(&raw).map(DomainEvent::Review),
             "InvoiceSeries" => parse(&raw).map(DomainEvent::InvoiceSeries),
+            "StaffAccount" => parse(&raw).map(DomainEvent::Staff),
             _ => Ok(DomainEvent::Other),
         }
         .map_err(|source| DecodeError {

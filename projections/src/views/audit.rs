@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
 
-use aggregates::{CategoryEvent, OrderEvent, ProductEvent, ReviewEvent};
+use aggregates::{CategoryEvent, OrderEvent, ProductEvent, ReviewEvent, StaffAccountEvent};
 
 use crate::rows::{self, Row};
 use crate::runtime::{Projection, ProjectionError};
@@ -52,7 +52,8 @@ impl Row for AuditEntryView {
 #[derive(Debug, Default)]
 pub struct AuditTrail;
 
-/// The label an event gives its aggregate (a product's reference, an order's number).
+/// The label an event gives its aggregate (a product's reference, an order's number, a
+/// staff account's email).
 fn label_of(event: &DomainEvent) -> Option<String> {
     match event {
         DomainEvent::Category(
@@ -64,6 +65,9 @@ fn label_of(event: &DomainEvent) -> Option<String> {
         }
         DomainEvent::Order(OrderEvent::OrderPlaced { order_number, .. }) => {
             Some(order_number.clone())
+        }
+        DomainEvent::Staff(StaffAccountEvent::StaffAccountCreated { email, .. }) => {
+            Some(email.to_string())
         }
         _ => None,
     }

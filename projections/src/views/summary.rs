@@ -3,7 +3,8 @@
 //! front; here we only say what happened.
 
 use aggregates::{
-    CategoryEvent, InvoiceSeriesEvent, OrderEvent, ProductEvent, ReviewEvent, StockEvent,
+    CategoryEvent, InvoiceSeriesEvent, OrderEvent, ProductEvent, ReviewEvent, StaffAccountEvent,
+    StockEvent,
 };
 
 use crate::stream::{DomainEvent, Envelope};
@@ -157,6 +158,27 @@ pub fn summarize(envelope: &Envelope, label: Option<&str>) -> String {
         }) => {
             format!("assigned invoice number {formatted} to order {order_id}")
         }
+        // Password hashes never appear here: a summary is read by every auditor.
+        DomainEvent::Staff(event) => match event {
+            StaffAccountEvent::StaffAccountCreated { email, role, .. } => {
+                format!("created the staff account {email} ({role})")
+            }
+            StaffAccountEvent::StaffRoleChanged { role, previous } => {
+                format!("changed the role of {s} from {previous} to {role}")
+            }
+            StaffAccountEvent::StaffPasswordChanged { .. } => {
+                format!("changed the password of {s}")
+            }
+            StaffAccountEvent::StaffRenamed {
+                display_name,
+                previous,
+            } => format!("renamed {s} from \"{previous}\" to \"{display_name}\""),
+            StaffAccountEvent::StaffAccountDisabled { .. } => format!("disabled {s}"),
+            StaffAccountEvent::StaffAccountEnabled => format!("re-enabled {s}"),
+            StaffAccountEvent::StaffSessionsEnded { .. } => {
+                format!("ended every session of {s}")
+            }
+        },
         DomainEvent::Other => format!(
             "{} on {} {}",
             envelope.raw.event_type, envelope.raw.aggregate_type, s

@@ -1,0 +1,198 @@
+//! The admin's words. Each language is one catalogue (`fr.rs`, `en.rs`) filling the same
+//! `Texts` struct, so a string missing in one language is a compile error, and no page
+//! writes a word of its own. Placeholders are `{name}`, filled by [`fill`].
+
+mod en;
+mod fr;
+
+use axum::http::HeaderMap;
+
+/// A language of the admin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lang {
+    /// French, the default: the staff are French.
+    #[default]
+    Fr,
+    /// English.
+    En,
+}
+
+impl Lang {
+    /// Every language, in the order the switcher lists them.
+    pub const ALL: [Lang; 2] = [Lang::Fr, Lang::En];
+
+    /// The BCP 47 tag (`fr`, `en`).
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Fr => "fr",
+            Lang::En => "en",
+        }
+    }
+
+    /// Its name in itself.
+    pub fn name(self) -> &'static str {
+        match self {
+            Lang::Fr => "Français",
+            Lang::En => "English",
+        }
+    }
+
+    /// A code from a cookie or a form.
+    pub fn parse(code: &str) -> Option<Lang> {
+        match code.trim().to_ascii_lowercase().as_str() {
+            "fr" => Some(Lang::Fr),
+            "en" => Some(Lang::En),
+            _ => None,
+        }
+    }
+
+    /// The user's choice (the `lang` cookie) first, then the browser's `Accept-Language`
+    /// in order of preference, then French.
+    pub fn negotiate(headers: &HeaderMap) -> Lang {
+        if let Some(lang) = cookie(headers, "lang").and_then(|v| Lang::parse(&v)) {
+            return lang;
+        }
+        let accept = headers
+            .get(axum::http::header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let mut ranked: Vec<(f32, Lang)> = accept
+            .split(',')
+            .filter_map(|part| {
+                let mut pieces = part.split(';');
+                let tag = pieces.next()?.trim().to_ascii_lowercase();
+                let quality = pieces
+                    .find_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.parse().ok()))
+                    .unwrap_or(1.0);
+                let primary = tag.split('-').next()?;
+                Lang::parse(primary).map(|lang| (quality, lang))
+            })
+            .collect();
+        ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
+        ranked.first().map(|(_, lang)| *lang).unwrap_or_default()
+    }
+
+    /// This language's catalogue.
+    pub fn texts(self) -> &'static Texts {
+        match self {
+            Lang::Fr => &fr::FR,
+            Lang::En => &en::EN,
+        }
+    }
+}
+
+/// A cookie's value from the request headers.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.to_owned())
+}
+
+/// Replaces each `{key}` of `text` by its value.
+pub fn fill(text: &str, values: &[(&str, &str)]) -> String {
+    let mut out = text.to_owned();
+    for (key, value) in values {
+        out = out.replace(&format!("{{{key}}}"), value);
+    }
+    out
+}
+
+macro_rules! texts {
+    ($($(#[$doc:meta])* $field:ident),* $(,)?) => {
+        /// Every string of the admin, in one language.
+        #[derive(Debug)]
+        pub struct Texts {
+            $($(#[$doc])* pub $field: &'static str,)*
+        }
+    };
+}
+
+texts! {
+    // layout
+    skip_to_content, menu, nav_dashboard, nav_products, nav_categories, nav_orders, nav_reviews,
+    nav_audit, nav_staff, nav_settings, nav_section_shop, nav_section_admin, language, theme,
+    theme_system, theme_light, theme_dark, apply, logout, logout_everywhere, error_generic,
+    close, cancel, confirm, save, saving, yes, no, back, search, filter, reset, previous, next,
+    page_of, none, loading, actions, all,
+    // roles
+    role_owner, role_manager, role_operator, role_accountant, role_support,
+    // login
+    login_title, login_email, login_password, login_submit, login_failed, login_locked,
+    login_ended, login_expired, login_logged_out, login_disabled, csrf_failed, forbidden_title,
+    forbidden_body, not_found_title, not_found_body, sessions_ended,
+    // dashboard
+    dashboard_title, revenue_today, revenue_7, revenue_30, ttc, ht, orders_pending,
+    out_of_stock_count, reviews_pending, revenue_chart, revenue_chart_caption, latest_orders,
+    reviews_awaiting, order_number, customer, total_ttc, status, placed_at, product, rating,
+    comment, submitted_at, no_orders, no_reviews,
+    // order statuses
+    order_status_pending, order_status_confirmed, order_status_ready_for_pickup,
+    order_status_completed, order_status_cancelled,
+    // products
+    products_title, product_new, product_edit, reference, name, category, price_ht, vat_rate,
+    vat_custom, price_ttc, description, description_hint, preview, slug, slug_hint, slug_taken,
+    slug_free, meta_description, meta_hint, product_status, status_draft, status_published,
+    status_archived, stock, stock_status, stock_in, stock_low, stock_out, on_hand, reserved,
+    available, publish, unpublish, archive, archive_confirm, bulk_publish, bulk_unpublish,
+    bulk_none_selected, bulk_done, select_all, select_row, created, saved, published, unpublished,
+    archived, no_products, products_count, sort_by, tab_details, tab_stock, tab_preview,
+    tab_history, tab_images, images_none, images_later, history_none, who, when, what,
+    stock_adjust, stock_quantity, stock_reason, reason_received, reason_inventory,
+    reason_damaged, reason_correction, stock_note, stock_adjusted, stock_movements,
+    stock_inventory_hint, reference_taken, field_required, field_too_long, invalid_number,
+    invalid_price, invalid_vat, invalid_slug, invalid_reference, unknown_category,
+    quantity_invalid, storefront_preview_note, in_stock_label, out_of_stock_label,
+    // categories
+    categories_title, category_new, category_edit, products_in_category, delete,
+    delete_confirm, category_not_empty, category_deleted, category_created, name_taken,
+    no_categories,
+    // staff
+    staff_title, staff_email, staff_role, staff_state, staff_active, staff_disabled,
+    staff_disable, staff_enable, staff_end_sessions, staff_disable_confirm,
+    staff_end_sessions_confirm, staff_done, staff_self_forbidden,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (k, v) in pairs {
+            map.append(*k, HeaderValue::from_static(v));
+        }
+        map
+    }
+
+    #[test]
+    fn french_is_the_default() {
+        assert_eq!(Lang::negotiate(&HeaderMap::new()), Lang::Fr);
+        assert_eq!(
+            Lang::negotiate(&headers(&[("accept-language", "de-DE,de;q=0.9")])),
+            Lang::Fr
+        );
+    }
+
+    #[test]
+    fn the_browser_preference_is_followed_by_quality() {
+        let h = headers(&[("accept-language", "fr;q=0.5, en-GB;q=0.8")]);
+        assert_eq!(Lang::negotiate(&h), Lang::En);
+    }
+
+    #[test]
+    fn the_users_choice_beats_the_browser() {
+        let h = headers(&[("accept-language", "en"), ("cookie", "a=b; lang=fr")]);
+        assert_eq!(Lang::negotiate(&h), Lang::Fr);
+    }
+
+    #[test]
+    fn placeholders_are_filled() {
+        assert_eq!(fill("{n} sur {m}", &[("n", "1"), ("m", "2")]), "1 sur 2");
+    }
+}

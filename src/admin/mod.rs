@@ -1,0 +1,288 @@
+//! The staff admin: server-rendered pages (Maud), lively with htmx, working without
+//! JavaScript. Each area exports its `router()`; this module adds sessions, the CSRF
+//! guard, error pages and the static assets around them.
+
+pub mod categories;
+pub mod chart;
+pub mod dashboard;
+pub mod error;
+pub mod i18n;
+pub mod layout;
+pub mod login;
+pub mod markdown;
+pub mod products;
+pub mod session;
+pub mod staff;
+
+use std::net::SocketAddr;
+
+use axum::extract::Path;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use serde::Deserialize;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+use tower_sessions_sqlx_store::PostgresStore;
+
+use crate::http::AppState;
+
+/// How staff sessions behave.
+#[derive(Debug, Clone)]
+pub struct AdminSettings {
+    /// A session unused this long ends (`COMPTOIR_SESSION_IDLE_MINUTES`, default 60).
+    pub idle_timeout: chrono::Duration,
+    /// A session ends this long after sign-in whatever happens
+    /// (`COMPTOIR_SESSION_MAX_HOURS`, default 12).
+    pub absolute_lifetime: chrono::Duration,
+    /// Whether the session cookie is `Secure`.
+    pub secure_cookies: bool,
+    /// The address staff reach the shop at (`COMPTOIR_PUBLIC_URL`), accepted as an `Origin`
+    /// even when a proxy rewrites `Host`.
+    pub public_origin: Option<String>,
+}
+
+impl Default for AdminSettings {
+    fn default() -> Self {
+        AdminSettings {
+            idle_timeout: chrono::Duration::minutes(60),
+            absolute_lifetime: chrono::Duration::hours(12),
+            secure_cookies: true,
+            public_origin: None,
+        }
+    }
+}
+
+impl AdminSettings {
+    /// From the environment. The cookie is `Secure` unless the shop is explicitly served
+    /// over plain HTTP on this machine: a loopback address with no public URL, or a public
+    /// URL `http://localhost...`/`http://127.0.0.1...`.
+    pub fn from_env(bind: SocketAddr) -> Result<AdminSettings, String> {
+        let number = |name: &str, default: i64| -> Result<i64, String> {
+            match std::env::var(name) {
+                Ok(v) => v
+                    .trim()
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| format!("{name} must be a positive whole number, not `{v}`")),
+                Err(_) => Ok(default),
+            }
+        };
+        let public_origin = std::env::var("COMPTOIR_PUBLIC_URL")
+            .ok()
+            .map(|v| v.trim().trim_end_matches('/').to_owned())
+            .filter(|v| !v.is_empty());
+        if let Some(url) = &public_origin {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(format!(
+                    "COMPTOIR_PUBLIC_URL must start with http:// or https://, not `{url}`"
+                ));
+            }
+        }
+        let plain_local = match &public_origin {
+            Some(url) => {
+                let host = url.trim_start_matches("http://");
+                url.starts_with("http://")
+                    && ["localhost", "127.0.0.1", "[::1]"]
+                        .iter()
+                        .any(|h| host == *h || host.starts_with(&format!("{h}:")))
+            }
+            None => bind.ip().is_loopback(),
+        };
+        Ok(AdminSettings {
+            idle_timeout: chrono::Duration::minutes(number("COMPTOIR_SESSION_IDLE_MINUTES", 60)?),
+            absolute_lifetime: chrono::Duration::hours(number("COMPTOIR_SESSION_MAX_HOURS", 12)?),
+            secure_cookies: !plain_local,
+            public_origin,
+        })
+    }
+}
+
+/// Only this site's scripts, styles and images; no framing. Stored text that slipped past
+/// escaping still could not run.
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// The admin's routes, behind sessions, the CSRF guard and the error pages.
+pub fn router(state: &AppState) -> Router<AppState> {
+    let settings = &state.admin;
+    let store = PostgresStore::new(state.pool.clone());
+    let idle = time::Duration::seconds(settings.idle_timeout.num_seconds());
+    let sessions = SessionManagerLayer::new(store)
+        .with_name("comptoir_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(settings.secure_cookies)
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(idle));
+    let pages = Router::new()
+        .merge(login::router())
+        .merge(dashboard::router())
+        .merge(products::router())
+        .merge(categories::router())
+        .merge(staff::router())
+        .route("/preferences", post(preferences))
+        .route("/admin/{*rest}", get(not_found).post(not_found))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            session::csrf_guard,
+        ))
+        .layer(sessions)
+        .layer(middleware::from_fn(error::error_pages))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ));
+    Router::new()
+        .route("/admin/static/{file}", get(asset))
+        .merge(pages)
+}
+
+async fn not_found(_: layout::Admin) -> error::AdminError {
+    error::AdminError::NotFound
+}
+
+#[derive(Debug, Deserialize)]
+struct Preferences {
+    lang: Option<String>,
+    theme: Option<String>,
+    back: Option<String>,
+}
+
+/// Remembers the language and theme (cookies for a year), then goes back where the form
+/// was. Works signed out too (the sign-in page has the switchers).
+async fn preferences(Form(form): Form<Preferences>) -> Response {
+    let mut response = Redirect::to(&safe_back(form.back.as_deref())).into_response();
+    let year = 365 * 24 * 3600;
+    if let Some(lang) = form.lang.as_deref().and_then(i18n::Lang::parse) {
+        let cookie = format!("lang={}; Path=/; Max-Age={year}; SameSite=Lax", lang.code());
+        if let Ok(value) = HeaderValue::from_str(&cookie) {
+            response.headers_mut().append(header::SET_COOKIE, value);
+        }
+    }
+    if let Some(theme) = form.theme.as_deref().and_then(layout::Theme::parse) {
+        let cookie = format!(
+            "theme={}; Path=/; Max-Age={year}; SameSite=Lax",
+            theme.code()
+        );
+        if let Ok(value) = HeaderValue::from_str(&cookie) {
+            response.headers_mut().append(header::SET_COOKIE, value);
+        }
+    }
+    response
+}
+
+/// A path of this site to go back to: anything else (another host, `//evil`, a scheme)
+/// becomes the dashboard, so no form can redirect off site.
+pub fn safe_back(back: Option<&str>) -> String {
+    match back {
+        Some(path)
+            if path.starts_with('/')
+                && !path.starts_with("//")
+                && !path.contains('\\')
+                && !path.chars().any(char::is_control) =>
+        {
+            path.to_owned()
+        }
+        _ => "/admin".to_owned(),
+    }
+}
+
+/// The admin's static files, compiled into the binary (no CDN, no file to deploy).
+async fn asset(Path(file): Path<String>) -> Response {
+    let (body, content_type): (&'static [u8], &str) = match file.as_str() {
+        "admin.css" => (
+            include_bytes!("../../templates/static/admin.css"),
+            "text/css; charset=utf-8",
+        ),
+        "admin.js" => (
+            include_bytes!("../../templates/static/admin.js"),
+            "text/javascript; charset=utf-8",
+        ),
+        "htmx.min.js" => (
+            include_bytes!("../../templates/static/htmx.min.js"),
+            "text/javascript; charset=utf-8",
+        ),
+        _ => return StatusCode::NOT_FOUND.into_response(),
+    };
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn going_back_never_leaves_the_site() {
+        assert_eq!(
+            safe_back(Some("/admin/products?page=2")),
+            "/admin/products?page=2"
+        );
+        assert_eq!(safe_back(Some("//evil.test/x")), "/admin");
+        assert_eq!(safe_back(Some("https://evil.test")), "/admin");
+        assert_eq!(safe_back(Some("/\\evil.test")), "/admin");
+        assert_eq!(safe_back(None), "/admin");
+    }
+}
+
+/// Read your writes: after a command, waits (two seconds at most) until every read model
+/// has applied the aggregate's latest event, so the page the browser is sent to next shows
+/// the change. Past the bound the page shows what is there; the toast still tells.
+pub async fn settle(state: &AppState, aggregate_type: &str, id: &str) {
+    let Ok(Some(position)) = state.bus.position_of(aggregate_type, id).await else {
+        return;
+    };
+    let views = projections::read_models();
+    let names: Vec<&str> = views.iter().map(|v| v.name()).collect();
+    if let Err(error) = projections::runtime::wait_for(
+        &state.pool,
+        &names,
+        position,
+        std::time::Duration::from_secs(2),
+    )
+    .await
+    {
+        tracing::warn!(%error, "could not wait for the read models");
+    }
+}
+
+/// Errors next to their fields: field name -> message.
+pub type FieldErrors = std::collections::BTreeMap<&'static str, String>;
+
+/// A form field with its label, hint and error, the input given by `input`.
+pub fn field(
+    id: &str,
+    label: &str,
+    hint: Option<&str>,
+    errors: &FieldErrors,
+    input: maud::Markup,
+) -> maud::Markup {
+    let error = errors.get(id);
+    maud::html! {
+        div.field.invalid[error.is_some()] {
+            label for=(id) { (label) }
+            (input)
+            @if let Some(hint) = hint { p.hint #{(id) "-hint"} { (hint) } }
+            p.error #{"err-" (id)} role="alert" { @if let Some(error) = error { (error) } }
+        }
+    }
+}

@@ -1,0 +1,264 @@
+//! Staff credentials: password hashing (argon2id), the sign-in throttle and the record of
+//! security events. The web side (sessions, CSRF) is in `admin::session`.
+
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::SaltString;
+use argon2::{Algorithm, Argon2, Params, PasswordHash, PasswordHasher, PasswordVerifier, Version};
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+/// Shortest password accepted (NIST SP 800-63B asks for at least 8; staff hold the shop's
+/// money, so more).
+pub const MIN_PASSWORD_LEN: usize = 12;
+/// Longest password accepted: hashing cost grows with it, so it is bounded.
+pub const MAX_PASSWORD_LEN: usize = 256;
+/// Failed sign-ins, per account or per address, that close the door...
+pub const MAX_FAILURES: i64 = 5;
+/// ...within this window, and for as long as the window still holds that many.
+pub const FAILURE_WINDOW_MINUTES: i64 = 15;
+
+/// Argon2id with OWASP's first recommended setting: 19 MiB of memory, 2 passes, 1 lane.
+fn argon2() -> Argon2<'static> {
+    #[allow(clippy::unwrap_used)] // constant, valid parameters
+    let params = Params::new(19 * 1024, 2, 1, None).unwrap();
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// Why a password is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PasswordError {
+    #[error("the password must have at least {MIN_PASSWORD_LEN} characters")]
+    TooShort,
+    #[error("the password must have at most {MAX_PASSWORD_LEN} characters")]
+    TooLong,
+    #[error("the password could not be hashed: {0}")]
+    Hashing(String),
+}
+
+/// Checks a new password against the policy.
+pub fn check_policy(password: &str) -> Result<(), PasswordError> {
+    let length = password.chars().count();
+    if length < MIN_PASSWORD_LEN {
+        return Err(PasswordError::TooShort);
+    }
+    if length > MAX_PASSWORD_LEN {
+        return Err(PasswordError::TooLong);
+    }
+    Ok(())
+}
+
+/// Hashes a password that passes the policy into a PHC string (`$argon2id$...`). Slow on
+/// purpose: call it off the async threads ([`hash_password_async`]).
+pub fn hash_password(password: &str) -> Result<String, PasswordError> {
+    check_policy(password)?;
+    let salt = SaltString::generate(&mut OsRng);
+    argon2()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|hash| hash.to_string())
+        .map_err(|e| PasswordError::Hashing(e.to_string()))
+}
+
+/// [`hash_password`] on a blocking thread.
+pub async fn hash_password_async(password: String) -> Result<String, PasswordError> {
+    tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|e| PasswordError::Hashing(e.to_string()))?
+}
+
+/// A hash of a random password, verified against when the account does not exist so that
+/// an unknown address takes as long to refuse as a wrong password.
+fn decoy_hash() -> &'static str {
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DECOY.get_or_init(|| {
+        let salt = SaltString::generate(&mut OsRng);
+        argon2()
+            .hash_password(Uuid::new_v4().to_string().as_bytes(), &salt)
+            .map(|hash| hash.to_string())
+            .unwrap_or_default()
+    })
+}
+
+/// Whether `password` matches `hash` (`None`: no such account, checked against a decoy).
+/// Runs on a blocking thread.
+pub async fn verify_password(password: String, hash: Option<String>) -> bool {
+    tokio::task::spawn_blocking(move || {
+        if password.len() > MAX_PASSWORD_LEN * 4 {
+            return false;
+        }
+        let known = hash.is_some();
+        let stored = hash.unwrap_or_else(|| decoy_hash().to_owned());
+        let Ok(parsed) = PasswordHash::new(&stored) else {
+            return false;
+        };
+        argon2()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
+            && known
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// What a security event records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecurityEventKind {
+    LoginSucceeded,
+    LoginFailed,
+    /// Refused by the throttle before the password was looked at.
+    LoginThrottled,
+    Logout,
+    CsrfRefused,
+}
+
+impl SecurityEventKind {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SecurityEventKind::LoginSucceeded => "login_succeeded",
+            SecurityEventKind::LoginFailed => "login_failed",
+            SecurityEventKind::LoginThrottled => "login_throttled",
+            SecurityEventKind::Logout => "logout",
+            SecurityEventKind::CsrfRefused => "csrf_refused",
+        }
+    }
+}
+
+/// Who and where, for a security event.
+#[derive(Debug, Clone, Default)]
+pub struct Attempt<'a> {
+    pub email: Option<&'a str>,
+    pub staff_id: Option<Uuid>,
+    pub client_ip: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
+}
+
+/// Appends a security event.
+pub async fn record(
+    pool: &PgPool,
+    kind: SecurityEventKind,
+    attempt: &Attempt<'_>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "insert into security_events (kind, email, staff_id, client_ip, user_agent)
+         values ($1, lower($2), $3, $4, $5)",
+    )
+    .bind(kind.as_str())
+    .bind(attempt.email)
+    .bind(attempt.staff_id)
+    .bind(attempt.client_ip)
+    .bind(attempt.user_agent)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// When sign-ins for this address or from this client open again, if they are closed now:
+/// five failures within fifteen minutes close them until the fifth-latest failure is
+/// fifteen minutes old. For an account, failures before its last success do not count.
+pub async fn locked_until(
+    pool: &PgPool,
+    email: &str,
+    client_ip: Option<&str>,
+) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+    let by_account: Option<DateTime<Utc>> = sqlx::query_scalar(
+        "select at from security_events
+          where lower(email) = lower($1) and kind = 'login_failed'
+            and at > now() - make_interval(mins => $2::int)
+            and at > coalesce((select max(at) from security_events
+                                where lower(email) = lower($1) and kind = 'login_succeeded'),
+                              '-infinity')
+          order by at desc offset $3 - 1 limit 1",
+    )
+    .bind(email)
+    .bind(FAILURE_WINDOW_MINUTES as i32)
+    .bind(MAX_FAILURES)
+    .fetch_optional(pool)
+    .await?;
+    let by_client: Option<DateTime<Utc>> = match client_ip {
+        Some(ip) => {
+            sqlx::query_scalar(
+                "select at from security_events
+                  where client_ip = $1 and kind = 'login_failed'
+                    and at > now() - make_interval(mins => $2::int)
+                  order by at desc offset $3 - 1 limit 1",
+            )
+            .bind(ip)
+            .bind(FAILURE_WINDOW_MINUTES as i32)
+            .bind(MAX_FAILURES)
+            .fetch_optional(pool)
+            .await?
+        }
+        None => None,
+    };
+    let window = chrono::Duration::minutes(FAILURE_WINDOW_MINUTES);
+    Ok(by_account.max(by_client).map(|at| at + window))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_and_huge_passwords_are_refused() {
+        assert_eq!(check_policy("short"), Err(PasswordError::TooShort));
+        assert_eq!(
+            check_policy(&"x".repeat(MAX_PASSWORD_LEN + 1)),
+            Err(PasswordError::TooLong)
+        );
+        assert!(check_policy("correct horse battery").is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_hash_verifies_its_password_only() {
+        let hash = hash_password("correct horse battery").unwrap();
+        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        assert!(verify_password("correct horse battery".into(), Some(hash.clone())).await);
+        assert!(!verify_password("correct horse batterY".into(), Some(hash)).await);
+        assert!(!verify_password("correct horse battery".into(), None).await);
+    }
+}
+
+/// Why a staff account could not be created.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateStaffError {
+    #[error("email: {0}")]
+    Email(String),
+    #[error("role: `{0}` is not one of owner, manager, operator, accountant, support")]
+    Role(String),
+    #[error("password: {0}")]
+    Password(#[from] PasswordError),
+    #[error("{0}")]
+    Refused(String),
+}
+
+/// Creates a staff account through the command side (so it is in the audit trail).
+pub async fn create_account(
+    bus: &crate::commands::CommandBus,
+    email: &str,
+    display_name: &str,
+    role: &str,
+    password: String,
+    actor: aggregates::Actor,
+) -> Result<Uuid, CreateStaffError> {
+    use aggregates::staff::StaffRole;
+    use aggregates::{Email, EventMetadata, StaffAccountCommand};
+    let email = Email::new(email).map_err(|e| CreateStaffError::Email(e.to_string()))?;
+    let role: StaffRole = role
+        .parse()
+        .map_err(|_| CreateStaffError::Role(role.to_owned()))?;
+    let password_hash = hash_password_async(password).await?;
+    let staff_id = Uuid::now_v7();
+    let command = StaffAccountCommand::CreateStaffAccount {
+        staff_id,
+        email,
+        display_name: display_name.to_owned(),
+        role,
+        password_hash,
+    };
+    bus.staff
+        .execute(&staff_id.to_string(), command, &EventMetadata::new(actor))
+        .await
+        .map_err(|e| CreateStaffError::Refused(e.to_string()))?;
+    Ok(staff_id)
+}
