@@ -196,7 +196,7 @@ impl Admin {
             body.admin hx-boost="true" hx-headers=(hx_headers) data-error-message=(t.error_generic) {
                 div #progress aria-hidden="true" {}
                 a.skip-link href="#main" { (t.skip_to_content) }
-                input #nav-toggle.nav-toggle type="checkbox" aria-hidden="true" tabindex="-1";
+                input #nav-toggle.nav-toggle type="checkbox" aria-label=(t.menu) aria-controls="sidebar";
                 nav #sidebar.sidebar aria-label=(t.menu) {
                     a.brand href="/admin" { "Comptoir" }
                     p.nav-section { (t.nav_section_shop) }
@@ -246,8 +246,6 @@ impl Admin {
                     }
                 }
                 dialog #modal aria-modal="true" {}
-                script src="/admin/static/htmx.min.js" {}
-                script src="/admin/static/admin.js" defer {}
             }
         };
         document(self.lang, self.theme, title, body)
@@ -266,7 +264,19 @@ pub fn toast(t: &Texts, kind: &str, message: &str) -> Markup {
 
 fn toast_header(response: &mut Response, kind: &str, message: &str) {
     let event = json!({ "showToast": { "kind": kind, "message": message } }).to_string();
-    if let Ok(value) = HeaderValue::from_str(&event) {
+    // Header values are ASCII: everything else travels as JSON `\uXXXX` escapes.
+    let mut ascii = String::with_capacity(event.len());
+    for c in event.chars() {
+        if c.is_ascii() {
+            ascii.push(c);
+        } else {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                ascii.push_str(&format!("\\u{unit:04x}"));
+            }
+        }
+    }
+    if let Ok(value) = HeaderValue::from_str(&ascii) {
         response.headers_mut().insert("hx-trigger", value);
     }
 }
@@ -330,6 +340,9 @@ fn document(lang: Lang, theme: Theme, title: &str, body: Markup) -> Markup {
                 meta name="htmx-config" content=(htmx_config);
                 title { (title) " · Comptoir" }
                 link rel="stylesheet" href="/admin/static/admin.css";
+                // In the head: htmx re-runs scripts found in the swapped body of boosted pages.
+                script src="/admin/static/htmx.min.js" defer {}
+                script src="/admin/static/admin.js" defer {}
             }
             (body)
         }
@@ -360,6 +373,15 @@ pub fn local_time(at: &chrono::DateTime<chrono::Utc>, french: bool) -> String {
 mod tests {
     use super::*;
     use chrono::{TimeZone, Utc};
+
+    #[test]
+    fn toasts_travel_in_an_ascii_header() {
+        let mut response = Response::default();
+        toast_header(&mut response, "success", "Produit enregistré ✓");
+        let value = response.headers()["hx-trigger"].to_str().unwrap();
+        let parsed: serde_json::Value = serde_json::from_str(value).unwrap();
+        assert_eq!(parsed["showToast"]["message"], "Produit enregistré ✓");
+    }
 
     #[test]
     fn paris_time_follows_summer_time() {

@@ -4,12 +4,13 @@
 (() => {
   'use strict';
   const body = document.body;
-  if (!body) return;
+  // Runs once, even if a boosted swap re-inserts this <script> (keep it in <head> anyway).
+  if (!body || window.comptoirAdmin) return;
+  window.comptoirAdmin = true;
   const TOAST_MS = 6500;
   const KINDS = ['success', 'error', 'info'];
   const en = (document.documentElement.lang || 'fr').startsWith('en');
-  const errorMessage = () =>
-    body.dataset.errorMessage || (en ? 'Something went wrong.' : 'Une erreur est survenue.');
+  const errorMessage = () => body.dataset.errorMessage || (en ? 'Something went wrong.' : 'Une erreur est survenue.');
 
   // ---------------------------------------------------------------- toasts
   function toastBox() {
@@ -40,10 +41,9 @@
     const toast = document.createElement('div');
     toast.className = 'toast toast-' + (KINDS.includes(kind) ? kind : 'info');
     toast.setAttribute('role', 'status');
-    const text = Object.assign(document.createElement('p'), { className: 'toast-message', textContent: fixUtf8(String(message)) });
-    const close = Object.assign(document.createElement('button'), { type: 'button', className: 'toast-close' });
+    const text = Object.assign(document.createElement('span'), { className: 'toast-message', textContent: fixUtf8(String(message)) });
+    const close = Object.assign(document.createElement('button'), { type: 'button', className: 'toast-close', textContent: '\u00d7' });
     close.setAttribute('aria-label', body.dataset.closeLabel || (en ? 'Close' : 'Fermer'));
-    close.textContent = '\u00d7';
     toast.append(text, close);
     toastBox().appendChild(toast);
     scheduleRemoval(toast, TOAST_MS);
@@ -51,11 +51,12 @@
 
   // HX-Trigger {"showToast":{"message":"…","kind":"success"}} -> evt.detail.message / .kind (htmx 2).
   // HX-Trigger {"showToast":"…"} -> evt.detail.value (a string, shown as info).
+  // Deferred: plain HX-Trigger fires before the swap, which may replace #toasts (boosted pages).
   body.addEventListener('showToast', (evt) => {
     let d = evt.detail || {};
     if (d.message == null && d.value != null) d = d.value;
-    if (typeof d === 'string') showToast(d, 'info');
-    else if (d && typeof d === 'object') showToast(d.message, d.kind);
+    if (typeof d === 'string') setTimeout(showToast, 0, d, 'info');
+    else if (d && typeof d === 'object') setTimeout(showToast, 0, d.message, d.kind);
   });
 
   // Server-rendered toasts fade out with CSS alone; drop them from the DOM when done.

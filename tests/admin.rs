@@ -1,0 +1,768 @@
+//! The staff admin against the real router and a private PostgreSQL: the role matrix,
+//! CSRF, the sign-in throttle, sessions, and escaping of everything staff or customers
+//! typed.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{header, HeaderMap, Method, Request, StatusCode};
+use axum::Router;
+use tokio::sync::watch;
+use tower::ServiceExt;
+use uuid::Uuid;
+
+use aggregates::staff::{Permission, StaffRole};
+use aggregates::Actor;
+use common::{published_product, TestDb};
+use comptoir::admin::AdminSettings;
+use comptoir::http::{router, AppState};
+use projections::Projector;
+
+const PASSWORD: &str = "une phrase de passe solide";
+
+struct Admin {
+    db: TestDb,
+    app: Router,
+    _stop: watch::Sender<bool>,
+}
+
+/// What one browser holds: its session cookie and the page's CSRF token.
+#[derive(Clone, Default)]
+struct Browser {
+    cookie: Option<String>,
+    csrf: String,
+    ip: Option<&'static str>,
+}
+
+struct Answer {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: String,
+}
+
+impl Answer {
+    fn location(&self) -> &str {
+        self.headers
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+}
+
+fn csrf_of(html: &str) -> Option<String> {
+    let start = html.find("name=\"_csrf\" value=\"")? + "name=\"_csrf\" value=\"".len();
+    Some(html[start..start + 64].to_owned())
+}
+
+impl Admin {
+    async fn with(settings: AdminSettings) -> Admin {
+        let db = TestDb::new().await;
+        let state = AppState {
+            pool: db.pool.clone(),
+            bus: db.bus(),
+            max_lag: 1000,
+            reservation_ttl: chrono::Duration::minutes(30),
+            media_base_url: "/media".into(),
+            limits: Default::default(),
+            read_cache: Arc::new(comptoir::api::cache::ReadCache::disabled()),
+            key_cache: Arc::new(comptoir::api::cache::KeyCache::disabled()),
+            admin: settings,
+        };
+        let (stop, stopped) = watch::channel(false);
+        Projector::new(db.pool.clone(), comptoir::app::consumers(&db.bus())).spawn(stopped);
+        Admin {
+            app: router(state),
+            db,
+            _stop: stop,
+        }
+    }
+
+    async fn new() -> Admin {
+        Admin::with(AdminSettings::default()).await
+    }
+
+    async fn staff(&self, email: &str, role: StaffRole) -> Uuid {
+        let bus = self.db.bus();
+        comptoir::auth::create_account(
+            &bus,
+            email,
+            email,
+            role.as_str(),
+            PASSWORD.into(),
+            Actor::System,
+        )
+        .await
+        .unwrap()
+    }
+
+    async fn send(&self, browser: &mut Browser, request: Request<Body>) -> Answer {
+        let mut request = request;
+        if let Some(cookie) = &browser.cookie {
+            request
+                .headers_mut()
+                .insert(header::COOKIE, cookie.parse().unwrap());
+        }
+        let ip: SocketAddr = format!("{}:4000", browser.ip.unwrap_or("192.0.2.1"))
+            .parse()
+            .unwrap();
+        request.extensions_mut().insert(ConnectInfo(ip));
+        let response = self.app.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        for value in headers.get_all(header::SET_COOKIE) {
+            let value = value.to_str().unwrap();
+            if let Some(pair) = value.split(';').next() {
+                if pair.starts_with("comptoir_session=") {
+                    browser.cookie = Some(pair.to_owned());
+                }
+            }
+        }
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let body = String::from_utf8_lossy(&bytes).into_owned();
+        if let Some(token) = csrf_of(&body) {
+            browser.csrf = token;
+        }
+        Answer {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    async fn get(&self, browser: &mut Browser, path: &str) -> Answer {
+        let request = Request::get(path).body(Body::empty()).unwrap();
+        self.send(browser, request).await
+    }
+
+    /// A form post as a browser on this site sends it (token included unless `fields`
+    /// already says otherwise).
+    async fn post(&self, browser: &mut Browser, path: &str, fields: &[(&str, &str)]) -> Answer {
+        let mut all: Vec<(&str, &str)> = fields.to_vec();
+        let csrf = browser.csrf.clone();
+        if !fields.iter().any(|(k, _)| *k == "_csrf") {
+            all.push(("_csrf", &csrf));
+        }
+        let body = serde_urlencoded::to_string(&all).unwrap();
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri(path)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::HOST, "shop.test")
+            .header(header::ORIGIN, "http://shop.test")
+            .body(Body::from(body))
+            .unwrap();
+        self.send(browser, request).await
+    }
+
+    async fn sign_in(
+        &self,
+        email: &str,
+        password: &str,
+        ip: Option<&'static str>,
+    ) -> (Browser, Answer) {
+        let mut browser = Browser {
+            ip,
+            ..Browser::default()
+        };
+        let page = self.get(&mut browser, "/login").await;
+        assert_eq!(page.status, StatusCode::OK);
+        let answer = self
+            .post(
+                &mut browser,
+                "/login",
+                &[("email", email), ("password", password)],
+            )
+            .await;
+        (browser, answer)
+    }
+
+    async fn signed_in(&self, email: &str) -> Browser {
+        let (browser, answer) = self.sign_in(email, PASSWORD, None).await;
+        assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
+        browser
+    }
+}
+
+#[tokio::test]
+async fn every_admin_route_answers_each_role_as_the_matrix_says() {
+    let admin = Admin::new().await;
+    let product = published_product(&admin.db.bus(), "PN-MATRIX", "10.00", 3).await;
+    let category: Uuid =
+        sqlx::query_scalar("select category_id from admin_products where product_id = $1")
+            .bind(product)
+            .fetch_one(&admin.db.pool)
+            .await
+            .unwrap_or_default();
+    let mut browsers = Vec::new();
+    let mut staff_ids = Vec::new();
+    for role in StaffRole::ALL {
+        let email = format!("{}@shop.test", role.as_str());
+        staff_ids.push(admin.staff(&email, role).await);
+        browsers.push((role, admin.signed_in(&email).await));
+    }
+    // Someone to act on who is not one of the browsers above.
+    let other = admin.staff("target@shop.test", StaffRole::Support).await;
+    let _ = staff_ids;
+    // Every page, with what it needs (None: any signed-in staff member).
+    let pages: Vec<(String, Option<Permission>)> = vec![
+        ("/admin".into(), None),
+        ("/admin/products".into(), Some(Permission::ViewCatalog)),
+        (
+            "/admin/products?q=PN&status=published&stock=in&sort=price&dir=desc&page=1".into(),
+            Some(Permission::ViewCatalog),
+        ),
+        ("/admin/products/new".into(), Some(Permission::EditCatalog)),
+        (
+            format!("/admin/products/{product}"),
+            Some(Permission::ViewCatalog),
+        ),
+        (
+            format!("/admin/products/{product}/stock"),
+            Some(Permission::ViewCatalog),
+        ),
+        (
+            format!("/admin/products/{product}/preview"),
+            Some(Permission::ViewCatalog),
+        ),
+        (
+            format!("/admin/products/{product}/history"),
+            Some(Permission::ViewCatalog),
+        ),
+        (
+            format!("/admin/products/{product}/images"),
+            Some(Permission::ViewCatalog),
+        ),
+        (
+            format!("/admin/products/{product}/archive"),
+            Some(Permission::EditCatalog),
+        ),
+        ("/admin/categories".into(), Some(Permission::ViewCatalog)),
+        (
+            format!("/admin/categories/{category}"),
+            Some(Permission::EditCatalog),
+        ),
+        (
+            format!("/admin/categories/{category}/delete"),
+            Some(Permission::EditCatalog),
+        ),
+        ("/admin/staff".into(), Some(Permission::ManageStaff)),
+        (
+            format!("/admin/staff/{other}/disable"),
+            Some(Permission::ManageStaff),
+        ),
+    ];
+    let mut anonymous = Browser::default();
+    for (path, _) in &pages {
+        let answer = admin.get(&mut anonymous, path).await;
+        assert_eq!(answer.status, StatusCode::SEE_OTHER, "anonymous {path}");
+        assert!(
+            answer.location().starts_with("/login?next="),
+            "anonymous {path}"
+        );
+    }
+    for (role, browser) in &mut browsers {
+        for (path, permission) in &pages {
+            let allowed = permission.is_none_or(|p| role.may(p));
+            let answer = admin.get(browser, path).await;
+            let expected = if allowed {
+                StatusCode::OK
+            } else {
+                StatusCode::FORBIDDEN
+            };
+            assert_eq!(answer.status, expected, "{role:?} GET {path}");
+        }
+    }
+    // Actions, checked server-side too: refused roles get 403 and nothing changes.
+    let actions: Vec<(String, Vec<(&str, &str)>, Permission)> = vec![
+        (
+            "/admin/categories".into(),
+            vec![("name", "Matrice")],
+            Permission::EditCatalog,
+        ),
+        (
+            format!("/admin/products/{product}/stock"),
+            vec![("reason", "received"), ("quantity", "1")],
+            Permission::AdjustStock,
+        ),
+        (
+            format!("/admin/products/{product}/status"),
+            vec![("action", "publish")],
+            Permission::EditCatalog,
+        ),
+        (
+            "/admin/products/bulk".into(),
+            vec![
+                ("action", "publish"),
+                ("ids", "00000000-0000-0000-0000-000000000000"),
+            ],
+            Permission::EditCatalog,
+        ),
+        (
+            format!("/admin/staff/{other}/end-sessions"),
+            vec![],
+            Permission::ManageStaff,
+        ),
+    ];
+    for (role, browser) in &mut browsers {
+        for (path, fields, permission) in &actions {
+            let answer = admin.post(browser, path, fields).await;
+            if role.may(*permission) {
+                assert_ne!(answer.status, StatusCode::FORBIDDEN, "{role:?} POST {path}");
+                // Done, or refused by the domain (the category name is taken by then), not by role.
+                let handled = answer.status.is_redirection()
+                    || answer.status.is_success()
+                    || answer.status == StatusCode::UNPROCESSABLE_ENTITY;
+                assert!(handled, "{role:?} POST {path}: {}", answer.status);
+            } else {
+                assert_eq!(answer.status, StatusCode::FORBIDDEN, "{role:?} POST {path}");
+            }
+        }
+    }
+    let categories: i64 =
+        sqlx::query_scalar("select count(*) from category_list where name like 'Matrice%'")
+            .fetch_one(&admin.db.pool)
+            .await
+            .unwrap();
+    assert!(
+        categories <= 1,
+        "only the allowed roles created it (the name is unique)"
+    );
+}
+
+#[tokio::test]
+async fn a_forged_post_without_the_token_is_refused() {
+    let admin = Admin::new().await;
+    admin.staff("owner@shop.test", StaffRole::Owner).await;
+    let mut browser = admin.signed_in("owner@shop.test").await;
+    admin.get(&mut browser, "/admin/categories").await;
+    // No token at all, a wrong one, and the right one from another site.
+    let forged = admin
+        .post(
+            &mut browser,
+            "/admin/categories",
+            &[("name", "Forgée"), ("_csrf", "")],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let wrong = admin
+        .post(
+            &mut browser,
+            "/admin/categories",
+            &[("name", "Forgée"), ("_csrf", &"0".repeat(64))],
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::FORBIDDEN);
+    let body = serde_urlencoded::to_string([("name", "Forgée"), ("_csrf", browser.csrf.as_str())])
+        .unwrap();
+    let cross_site = Request::post("/admin/categories")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::HOST, "shop.test")
+        .header(header::ORIGIN, "https://evil.test")
+        .body(Body::from(body))
+        .unwrap();
+    let cross_site = admin.send(&mut browser, cross_site).await;
+    assert_eq!(cross_site.status, StatusCode::FORBIDDEN);
+    let htmx_without_header = Request::post("/admin/categories")
+        .header("hx-request", "true")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from("{}"))
+        .unwrap();
+    assert_eq!(
+        admin.send(&mut browser, htmx_without_header).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let count: i64 =
+        sqlx::query_scalar("select count(*) from unique_keys where scope = 'category_name'")
+            .fetch_one(&admin.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(count, 0, "nothing was created");
+    let refused: i64 =
+        sqlx::query_scalar("select count(*) from security_events where kind = 'csrf_refused'")
+            .fetch_one(&admin.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(refused, 4);
+    // The genuine form goes through.
+    let genuine = admin
+        .post(&mut browser, "/admin/categories", &[("name", "Vraie")])
+        .await;
+    assert_eq!(genuine.status, StatusCode::SEE_OTHER, "{}", genuine.body);
+    // The sign-in form is protected as well (login CSRF).
+    let mut stranger = Browser::default();
+    let answer = admin
+        .post(
+            &mut stranger,
+            "/login",
+            &[("email", "owner@shop.test"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn five_failed_sign_ins_lock_the_account_and_then_the_address() {
+    let admin = Admin::new().await;
+    admin.staff("victim@shop.test", StaffRole::Manager).await;
+    admin.staff("other@shop.test", StaffRole::Manager).await;
+    for attempt in 0..5 {
+        let (_, answer) = admin
+            .sign_in("victim@shop.test", "wrong password!!", Some("198.51.100.7"))
+            .await;
+        assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "attempt {attempt}");
+        assert!(answer.body.contains("incorrect"), "{}", answer.body);
+    }
+    // The right password, even from elsewhere, is refused for a while, and says so.
+    let (_, locked) = admin
+        .sign_in("victim@shop.test", PASSWORD, Some("203.0.113.9"))
+        .await;
+    assert_eq!(locked.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        locked.body.contains("Trop de tentatives"),
+        "{}",
+        locked.body
+    );
+    assert!(locked.body.contains("15 min"), "{}", locked.body);
+    // The address that failed five times cannot sign into another account either.
+    let (_, by_address) = admin
+        .sign_in("other@shop.test", PASSWORD, Some("198.51.100.7"))
+        .await;
+    assert_eq!(by_address.status, StatusCode::TOO_MANY_REQUESTS);
+    // Another account from another address is not affected.
+    let (_, fine) = admin
+        .sign_in("other@shop.test", PASSWORD, Some("203.0.113.9"))
+        .await;
+    assert_eq!(fine.status, StatusCode::SEE_OTHER);
+    // Everything is on record with the address and user agent.
+    let rows: Vec<(String, Option<String>, Option<String>)> =
+        sqlx::query_as("select kind, email, client_ip from security_events order by id")
+            .fetch_all(&admin.db.pool)
+            .await
+            .unwrap();
+    let kinds: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "login_failed",
+            "login_failed",
+            "login_failed",
+            "login_failed",
+            "login_failed",
+            "login_throttled",
+            "login_throttled",
+            "login_succeeded"
+        ]
+    );
+    assert_eq!(rows[0].1.as_deref(), Some("victim@shop.test"));
+    assert_eq!(rows[0].2.as_deref(), Some("198.51.100.7"));
+    // Unknown addresses fail the same way (no account enumeration).
+    let (_, unknown) = admin
+        .sign_in("nobody@shop.test", PASSWORD, Some("192.0.2.50"))
+        .await;
+    assert_eq!(unknown.status, StatusCode::UNAUTHORIZED);
+    assert!(unknown
+        .body
+        .contains("Adresse e-mail ou mot de passe incorrect."));
+}
+
+#[tokio::test]
+async fn sessions_rotate_at_sign_in_carry_safe_cookies_and_end_when_told() {
+    let admin = Admin::new().await;
+    let owner = admin.staff("owner@shop.test", StaffRole::Owner).await;
+    let clerk = admin.staff("clerk@shop.test", StaffRole::Operator).await;
+    let _ = owner;
+
+    // The session id changes at sign-in; the cookie is HttpOnly, SameSite=Lax, Secure.
+    let mut browser = Browser::default();
+    admin.get(&mut browser, "/login").await;
+    let before = browser.cookie.clone().unwrap();
+    let answer = admin
+        .post(
+            &mut browser,
+            "/login",
+            &[("email", "owner@shop.test"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER);
+    assert_eq!(answer.location(), "/admin");
+    let set_cookie = answer
+        .headers
+        .get(header::SET_COOKIE)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(
+        browser.cookie.clone().unwrap(),
+        before,
+        "session id rotated"
+    );
+    for attribute in ["HttpOnly", "SameSite=Lax", "Secure", "Path=/"] {
+        assert!(set_cookie.contains(attribute), "{set_cookie}");
+    }
+    assert_eq!(
+        admin.get(&mut browser, "/admin").await.status,
+        StatusCode::OK
+    );
+
+    // "Log out everywhere" ends this and every other session of the account.
+    let mut second = admin.signed_in("owner@shop.test").await;
+    let answer = admin
+        .post(&mut browser, "/admin/sessions/end-all", &[])
+        .await;
+    assert_eq!(answer.location(), "/login?reason=ended");
+    for b in [&mut browser, &mut second] {
+        let answer = admin.get(b, "/admin").await;
+        assert_eq!(answer.status, StatusCode::SEE_OTHER);
+        assert!(
+            answer.location().contains("reason=ended") || answer.location().starts_with("/login")
+        );
+    }
+
+    // The owner ends a clerk's sessions, then disables the account: at once, each time.
+    let mut owner_browser = admin.signed_in("owner@shop.test").await;
+    let mut clerk_browser = admin.signed_in("clerk@shop.test").await;
+    assert_eq!(
+        admin.get(&mut clerk_browser, "/admin").await.status,
+        StatusCode::OK
+    );
+    admin.get(&mut owner_browser, "/admin/staff").await;
+    let ended = admin
+        .post(
+            &mut owner_browser,
+            &format!("/admin/staff/{clerk}/end-sessions"),
+            &[],
+        )
+        .await;
+    assert_eq!(ended.status, StatusCode::SEE_OTHER);
+    assert!(admin
+        .get(&mut clerk_browser, "/admin")
+        .await
+        .location()
+        .contains("reason=ended"));
+    let mut clerk_browser = admin.signed_in("clerk@shop.test").await;
+    let disabled = admin
+        .post(
+            &mut owner_browser,
+            &format!("/admin/staff/{clerk}/disable"),
+            &[],
+        )
+        .await;
+    assert_eq!(disabled.status, StatusCode::SEE_OTHER);
+    assert!(admin
+        .get(&mut clerk_browser, "/admin")
+        .await
+        .location()
+        .contains("reason=ended"));
+    let (_, refused) = admin
+        .sign_in("clerk@shop.test", PASSWORD, Some("192.0.2.77"))
+        .await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    assert!(refused.body.contains("désactivé"), "{}", refused.body);
+
+    // Logging out ends the session.
+    let answer = admin.post(&mut owner_browser, "/logout", &[]).await;
+    assert_eq!(answer.location(), "/login?reason=bye");
+    assert_eq!(
+        admin.get(&mut owner_browser, "/admin").await.status,
+        StatusCode::SEE_OTHER
+    );
+
+    // The changes are in the audit trail under the owner's name.
+    let audited: Vec<String> = sqlx::query_scalar(
+        "select summary from audit_trail where aggregate_type = 'StaffAccount' order by position",
+    )
+    .fetch_all(&admin.db.pool)
+    .await
+    .unwrap();
+    assert!(
+        audited.iter().any(|s| s.starts_with("disabled")),
+        "{audited:?}"
+    );
+    assert!(
+        audited.iter().any(|s| s.starts_with("ended every session")),
+        "{audited:?}"
+    );
+}
+
+#[tokio::test]
+async fn sessions_end_after_the_idle_timeout_and_the_absolute_lifetime() {
+    let admin = Admin::with(AdminSettings {
+        idle_timeout: chrono::Duration::seconds(2),
+        absolute_lifetime: chrono::Duration::seconds(4),
+        secure_cookies: false,
+        public_origin: None,
+    })
+    .await;
+    admin.staff("owner@shop.test", StaffRole::Owner).await;
+    let (mut idle, answer) = admin.sign_in("owner@shop.test", PASSWORD, None).await;
+    let set_cookie = answer
+        .headers
+        .get(header::SET_COOKIE)
+        .unwrap()
+        .to_str()
+        .unwrap();
+    assert!(
+        !set_cookie.contains("Secure"),
+        "plain HTTP on localhost: {set_cookie}"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    assert_eq!(
+        admin.get(&mut idle, "/admin").await.status,
+        StatusCode::SEE_OTHER,
+        "idle"
+    );
+
+    let mut busy = admin.signed_in("owner@shop.test").await;
+    for _ in 0..5 {
+        tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
+        if admin.get(&mut busy, "/admin").await.status != StatusCode::OK {
+            break;
+        }
+    }
+    let answer = admin.get(&mut busy, "/admin").await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER);
+    assert!(
+        answer.location().contains("reason=expired") || answer.location().starts_with("/login")
+    );
+}
+
+#[tokio::test]
+async fn everything_typed_by_staff_or_customers_is_shown_inert() {
+    const XSS: &str = "<script>alert(1)</script>";
+    let admin = Admin::new().await;
+    admin.staff("owner@shop.test", StaffRole::Owner).await;
+    let bus = admin.db.bus();
+    comptoir::auth::create_account(
+        &bus,
+        "evil@shop.test",
+        XSS,
+        "support",
+        PASSWORD.into(),
+        Actor::System,
+    )
+    .await
+    .unwrap();
+    let mut browser = admin.signed_in("owner@shop.test").await;
+    admin.get(&mut browser, "/admin/categories").await;
+    let answer = admin
+        .post(
+            &mut browser,
+            "/admin/categories",
+            &[("name", XSS), ("description", XSS)],
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
+    let category: Uuid = sqlx::query_scalar("select category_id from category_list")
+        .fetch_one(&admin.db.pool)
+        .await
+        .unwrap();
+    admin.get(&mut browser, "/admin/products/new").await;
+    let answer = admin
+        .post(
+            &mut browser,
+            "/admin/products",
+            &[
+                ("reference", "XSS-1"),
+                ("name", XSS),
+                ("category_id", &category.to_string()),
+                ("price_ht", "10"),
+                ("vat_rate", "20"),
+                (
+                    "description",
+                    &format!("{XSS} [x](javascript:alert(1)) <img src=x onerror=alert(1)>"),
+                ),
+                ("meta_description", XSS),
+                ("publish", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
+    let product = answer
+        .location()
+        .trim_start_matches("/admin/products/")
+        .to_owned();
+    admin
+        .get(&mut browser, &format!("/admin/products/{product}/stock"))
+        .await;
+    let answer = admin
+        .post(
+            &mut browser,
+            &format!("/admin/products/{product}/stock"),
+            &[("reason", "received"), ("quantity", "3"), ("note", XSS)],
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
+    // A customer's review waiting for moderation.
+    let product_id: Uuid = product.parse().unwrap();
+    bus.reviews
+        .execute(
+            &Uuid::now_v7().to_string(),
+            aggregates::ReviewCommand::SubmitReview {
+                review_id: Uuid::now_v7(),
+                product_id,
+                order_id: None,
+                customer_name: XSS.into(),
+                customer_email: aggregates::Email::new("client@example.fr").unwrap(),
+                rating: 1,
+                comment: format!("{XSS} {XSS}"),
+                submitted_at: chrono::Utc::now(),
+            },
+            &aggregates::EventMetadata::system(),
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let pages = [
+        "/admin".to_owned(),
+        "/admin/products".to_owned(),
+        format!("/admin/products/{product}"),
+        format!("/admin/products/{product}/stock"),
+        format!("/admin/products/{product}/preview"),
+        format!("/admin/products/{product}/history"),
+        format!("/admin/products/{product}/images"),
+        format!("/admin/products/{product}/archive"),
+        "/admin/categories".to_owned(),
+        format!("/admin/categories/{category}"),
+        format!("/admin/categories/{category}/delete"),
+        "/admin/staff".to_owned(),
+    ];
+    for path in &pages {
+        let answer = admin.get(&mut browser, path).await;
+        assert_eq!(answer.status, StatusCode::OK, "{path}");
+        assert!(
+            !answer.body.contains("<script>alert"),
+            "{path} runs stored script"
+        );
+        assert!(
+            !answer.body.contains("<img src=x"),
+            "{path} has a stored tag"
+        );
+        assert!(
+            !answer.body.contains("href=\"javascript:"),
+            "{path} has a script link"
+        );
+        assert!(
+            answer
+                .body
+                .contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+            "{path} lost the text"
+        );
+    }
+    // Every page also forbids inline script, should anything slip through.
+    let answer = admin.get(&mut browser, "/admin").await;
+    let csp = answer
+        .headers
+        .get(header::CONTENT_SECURITY_POLICY)
+        .unwrap()
+        .to_str()
+        .unwrap();
+    assert!(csp.contains("script-src 'self'"), "{csp}");
+}
