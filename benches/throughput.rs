@@ -6,9 +6,13 @@
 //! - storefront API (with the demo shop): catalog reads at 64 connections beside `/health`
 //!   served by the same process (the HTTP stack's ceiling here), and `POST /api/orders`
 //!   at 16 connections beside pgbench, with wrk (Debian's `wrk` package) on loopback.
+//! - staff admin (the demo shop enlarged to BENCH_ADMIN_ORDERS orders, default 10,000):
+//!   server-side render time of the admin pages, signed in as an owner, one request at a
+//!   time through the router (no socket), each page's p95 against the 50 ms target and
+//!   against `/health` timed alternately with it.
 //!
-//! Run: `cargo bench --bench throughput [replay|commands|api]` (BENCH_SECONDS sets each
-//! measurement's length).
+//! Run: `cargo bench --bench throughput [replay|commands|api|admin]` (BENCH_SECONDS sets
+//! each measurement's length; BENCH_ADMIN_REQUESTS the timed requests per admin page).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::process::Command;
@@ -589,6 +593,13 @@ fn main() {
         }
         if which.is_empty() || which == "api" {
             api_bench(seconds).await;
+        }
+        if which.is_empty() || which == "admin" {
+            admin_bench(
+                env_number("BENCH_ADMIN_ORDERS", 10_000),
+                env_number("BENCH_ADMIN_REQUESTS", 200),
+            )
+            .await;
         }
     });
 }

@@ -168,9 +168,9 @@ async fn render_list(
             }
         }
     };
-    let mut response = admin.page(t.categories_title, content).await;
-    *response.status_mut() = status;
-    Ok(response)
+    Ok(admin
+        .page_with_status(t.categories_title, content, status)
+        .await)
 }
 
 fn parse_slug(t: &Texts, raw: &str, errors: &mut FieldErrors) -> Option<Slug> {
@@ -278,9 +278,9 @@ async fn render_edit(
             p.muted { (t.products_in_category) " : " (row.product_count) " · " (crate::admin::layout::local_time(&row.updated_at, french)) }
         }
     };
-    let mut response = admin.page(t.category_edit, content).await;
-    *response.status_mut() = status;
-    Ok(response)
+    Ok(admin
+        .page_with_status(t.category_edit, content, status)
+        .await)
 }
 
 async fn update(
@@ -377,10 +377,7 @@ async fn confirm_delete(
             }
         }
     };
-    if admin.hx.fragment() {
-        return Ok(admin.fragment(body, None));
-    }
-    Ok(admin.page(&question, body).await)
+    Ok(admin.confirmation(&question, body).await)
 }
 
 async fn delete(

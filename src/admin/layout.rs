@@ -154,6 +154,27 @@ impl Admin {
         response
     }
 
+    /// [`Admin::page`] answered with `status` (a form shown again with its errors: 422).
+    pub async fn page_with_status(
+        &self,
+        title: &str,
+        content: Markup,
+        status: axum::http::StatusCode,
+    ) -> Response {
+        let mut response = self.page(title, content).await;
+        *response.status_mut() = status;
+        response
+    }
+
+    /// A confirmation before a destructive action: a dialog's content when htmx asks for
+    /// it, a whole page without JavaScript.
+    pub async fn confirmation(&self, title: &str, body: Markup) -> Response {
+        if self.hx.fragment() {
+            return self.fragment(body, None);
+        }
+        self.page(title, body).await
+    }
+
     /// A fragment for htmx, with an optional toast.
     pub fn fragment(&self, content: Markup, toast: Option<(&str, &str)>) -> Response {
         let mut response = content.into_response();

@@ -801,9 +801,7 @@ async fn render_new(
         }
         section.card { (product_form(admin, "/admin/products", None, values, errors, categories)) }
     };
-    let mut response = admin.page(t.product_new, content).await;
-    *response.status_mut() = status;
-    Ok(response)
+    Ok(admin.page_with_status(t.product_new, content, status).await)
 }
 
 async fn create(
@@ -923,7 +921,13 @@ enum Tab {
 }
 
 /// The product page's frame: title, status, actions, tabs.
-async fn product_page(admin: &Admin, row: &ProductRow, tab: Tab, body: Markup) -> Response {
+async fn product_page(
+    admin: &Admin,
+    row: &ProductRow,
+    tab: Tab,
+    body: Markup,
+    status: StatusCode,
+) -> Response {
     let t = admin.t;
     let base = format!("/admin/products/{}", row.product_id);
     let tabs = [
@@ -966,7 +970,7 @@ async fn product_page(admin: &Admin, row: &ProductRow, tab: Tab, body: Markup) -
         }
         div.tab-panel { (body) }
     };
-    admin.page(&row.name, content).await
+    admin.page_with_status(&row.name, content, status).await
 }
 
 async fn details(
@@ -1037,9 +1041,7 @@ async fn render_details(
             }
         }
     };
-    let mut response = product_page(admin, row, Tab::Details, body).await;
-    *response.status_mut() = status;
-    Ok(response)
+    Ok(product_page(admin, row, Tab::Details, body, status).await)
 }
 
 async fn update(
@@ -1174,10 +1176,7 @@ async fn confirm_archive(
             }
         }
     };
-    if admin.hx.fragment() {
-        return Ok(admin.fragment(body, None));
-    }
-    Ok(admin.page(&row.name, body).await)
+    Ok(admin.confirmation(&row.name, body).await)
 }
 
 // ---------------------------------------------------------------- stock
@@ -1316,9 +1315,7 @@ async fn render_stock(
             (timeline(admin, &movements))
         }
     };
-    let mut response = product_page(admin, row, Tab::Stock, body).await;
-    *response.status_mut() = status;
-    Ok(response)
+    Ok(product_page(admin, row, Tab::Stock, body, status).await)
 }
 
 async fn adjust_stock(
@@ -1449,7 +1446,7 @@ async fn preview_tab(
             div.sf-desc { (markdown::render(&row.description)) }
         }
     };
-    Ok(product_page(&admin, &row, Tab::Preview, body).await)
+    Ok(product_page(&admin, &row, Tab::Preview, body, StatusCode::OK).await)
 }
 
 async fn history_tab(
@@ -1461,7 +1458,7 @@ async fn history_tab(
     let row = load(&state, id).await?;
     let rows = history(&state, id, &["Product", "Stock"], 500).await?;
     let body = html! { section.card { (timeline(&admin, &rows)) } };
-    Ok(product_page(&admin, &row, Tab::History, body).await)
+    Ok(product_page(&admin, &row, Tab::History, body, StatusCode::OK).await)
 }
 
 async fn images_tab(
@@ -1488,5 +1485,5 @@ async fn images_tab(
             p.muted { (t.images_later) }
         }
     };
-    Ok(product_page(&admin, &row, Tab::Images, body).await)
+    Ok(product_page(&admin, &row, Tab::Images, body, StatusCode::OK).await)
 }

@@ -164,10 +164,7 @@ async fn confirm_disable(
             }
         }
     };
-    if admin.hx.fragment() {
-        return Ok(admin.fragment(body, None));
-    }
-    Ok(admin.page(&question, body).await)
+    Ok(admin.confirmation(&question, body).await)
 }
 
 async fn disable(
