@@ -280,7 +280,8 @@ async fn every_admin_route_answers_each_role_as_the_matrix_says() {
         }
     }
     // Actions, checked server-side too: refused roles get 403 and nothing changes.
-    let actions: Vec<(String, Vec<(&str, &str)>, Permission)> = vec![
+    type Action<'a> = (String, Vec<(&'a str, &'a str)>, Permission);
+    let actions: Vec<Action> = vec![
         (
             "/admin/categories".into(),
             vec![("name", "Matrice")],

@@ -227,23 +227,6 @@ async fn asset(Path(file): Path<String>) -> Response {
         .into_response()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn going_back_never_leaves_the_site() {
-        assert_eq!(
-            safe_back(Some("/admin/products?page=2")),
-            "/admin/products?page=2"
-        );
-        assert_eq!(safe_back(Some("//evil.test/x")), "/admin");
-        assert_eq!(safe_back(Some("https://evil.test")), "/admin");
-        assert_eq!(safe_back(Some("/\\evil.test")), "/admin");
-        assert_eq!(safe_back(None), "/admin");
-    }
-}
-
 /// Read your writes: after a command, waits (two seconds at most) until every read model
 /// has applied the aggregate's latest event, so the page the browser is sent to next shows
 /// the change. Past the bound the page shows what is there; the toast still tells.
@@ -284,5 +267,22 @@ pub fn field(
             @if let Some(hint) = hint { p.hint #{(id) "-hint"} { (hint) } }
             p.error #{"err-" (id)} role="alert" { @if let Some(error) = error { (error) } }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn going_back_never_leaves_the_site() {
+        assert_eq!(
+            safe_back(Some("/admin/products?page=2")),
+            "/admin/products?page=2"
+        );
+        assert_eq!(safe_back(Some("//evil.test/x")), "/admin");
+        assert_eq!(safe_back(Some("https://evil.test")), "/admin");
+        assert_eq!(safe_back(Some("/\\evil.test")), "/admin");
+        assert_eq!(safe_back(None), "/admin");
     }
 }

@@ -104,7 +104,7 @@ struct ListQuery {
 impl ListQuery {
     fn sort_column(&self) -> (&'static str, &'static str) {
         let key = self.sort.as_deref().unwrap_or("updated");
-        let column = match key {
+        match key {
             "name" => ("name", "lower(p.name)"),
             "reference" => ("reference", "p.reference"),
             "category" => ("category", "lower(c.name)"),
@@ -112,8 +112,7 @@ impl ListQuery {
             "stock" => ("stock", "p.available"),
             "status" => ("status", "p.status"),
             _ => ("updated", "p.updated_at"),
-        };
-        column
+        }
     }
 
     fn descending(&self) -> bool {
@@ -209,11 +208,8 @@ async fn list(
     {
         sql.push(" and p.category_id = ").push_bind(category);
     }
-    match query.status.as_deref() {
-        Some(status @ ("draft" | "published" | "archived")) => {
-            sql.push(" and p.status = ").push_bind(status.to_owned());
-        }
-        _ => {}
+    if let Some(status @ ("draft" | "published" | "archived")) = query.status.as_deref() {
+        sql.push(" and p.status = ").push_bind(status.to_owned());
     }
     match query.stock.as_deref() {
         Some("out") => {
