@@ -122,6 +122,46 @@ async fn serve_demo_starts_its_own_database_answers_ready_and_survives_a_restart
     let cluster = projections::db::Cluster::new(data.join("postgres")).unwrap();
     assert!(!cluster.is_running(), "the cluster stops with the server");
 
+    // The first owner of a real shop comes from the command line.
+    let staff = |password: &str, role: &str| {
+        Command::new(env!("CARGO_BIN_EXE_comptoir"))
+            .arg("--data-dir")
+            .arg(&data)
+            .args([
+                "staff",
+                "create",
+                "--email",
+                "Boss@Shop.test",
+                "--role",
+                role,
+            ])
+            .args(["--name", "La patronne"])
+            .env_remove("DATABASE_URL")
+            .env("COMPTOIR_CONFIG", "/dev/null")
+            .env("COMPTOIR_PASSWORD", password)
+            .output()
+            .unwrap()
+    };
+    let short = staff("court", "owner");
+    assert!(!short.status.success());
+    assert!(String::from_utf8_lossy(&short.stderr).contains("at least 12 characters"));
+    let bad_role = staff("une phrase de passe solide", "king");
+    assert!(!bad_role.status.success());
+    assert!(String::from_utf8_lossy(&bad_role.stderr).contains("`king` is not one of"));
+    let created = staff("une phrase de passe solide", "owner");
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    assert!(String::from_utf8_lossy(&created.stdout).contains("created staff account"));
+    let again = staff("une phrase de passe solide", "owner");
+    assert!(!again.status.success(), "the address is taken");
+    assert!(
+        !cluster.is_running(),
+        "the command stops the cluster it started"
+    );
+
     // Restart without --demo: the same data, nothing seeded twice.
     let (child, address) = start(&data, false);
     let again = ready(&address).await;
@@ -152,6 +192,18 @@ async fn serve_demo_starts_its_own_database_answers_ready_and_survives_a_restart
         (categories, products),
         (3, 160),
         "the demo is loaded once and kept"
+    );
+    let staff: Vec<(String, String)> =
+        sqlx::query_as("select email, role from staff_accounts order by lower(email)")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+    assert_eq!(
+        staff,
+        [
+            ("Boss@shop.test".to_owned(), "owner".to_owned()),
+            ("demo@comptoir.test".to_owned(), "owner".to_owned())
+        ]
     );
     sqlx::Connection::close(conn).await.unwrap();
     stop(child);
