@@ -182,7 +182,7 @@ async fn staff(db: &Database, command: StaffCommand) -> Result<(), AppError> {
 }
 
 /// With `serve --demo`: an owner to sign in with, its password printed once.
-async fn demo_owner(bus: &CommandBus, bind: std::net::SocketAddr) -> Result<(), AppError> {
+async fn demo_owner(bus: &CommandBus) -> Result<(), AppError> {
     use rand::RngCore;
     let exists: bool = sqlx::query_scalar(
         "select exists(select 1 from unique_keys where scope = $1 and value = $2)",
@@ -207,7 +207,7 @@ async fn demo_owner(bus: &CommandBus, bind: std::net::SocketAddr) -> Result<(), 
     )
     .await?;
     println!("demo owner: {} / {password}", crate::demo::DEMO_OWNER_EMAIL);
-    println!("  (shown once; sign in at http://{bind}/login)");
+    println!("  (shown once; sign in at /login on the address below)");
     Ok(())
 }
 
@@ -251,7 +251,7 @@ async fn serve(
         } else {
             tracing::info!("the store already holds events: demo data not loaded again");
         }
-        demo_owner(&bus, bind).await?;
+        demo_owner(&bus).await?;
     }
     let (changes_tx, changes_rx) = watch::channel(0u64);
     let projector = Projector::new(db.pool.clone(), consumers(&bus)).with_changes(changes_tx);

@@ -361,6 +361,7 @@ fn document(lang: Lang, theme: Theme, title: &str, body: Markup) -> Markup {
                 meta name="htmx-config" content=(htmx_config);
                 title { (title) " · Comptoir" }
                 link rel="stylesheet" href="/admin/static/admin.css";
+                link rel="icon" href="data:,";
                 // In the head: htmx re-runs scripts found in the swapped body of boosted pages.
                 script src="/admin/static/htmx.min.js" defer {}
                 script src="/admin/static/admin.js" defer {}

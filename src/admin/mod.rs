@@ -6,6 +6,7 @@ pub mod categories;
 pub mod chart;
 pub mod dashboard;
 pub mod error;
+pub mod history;
 pub mod i18n;
 pub mod layout;
 pub mod login;

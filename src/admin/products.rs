@@ -20,6 +20,7 @@ use aggregates::{Money, ProductCommand, ProductError, Reference, Slug, StockComm
 
 use crate::admin::chart::amount;
 use crate::admin::error::{urlencode, AdminError};
+use crate::admin::history::{self, Streams};
 use crate::admin::i18n::{fill, Lang, Texts};
 use crate::admin::layout::{local_time, Admin};
 use crate::admin::{field, markdown, safe_back, settle, FieldErrors};
@@ -602,7 +603,7 @@ fn product_form(
             // Live validation: every change, debounced, is checked by the server, which
             // answers with out-of-band fragments (errors, TTC price, preview, counter).
             div hx-post=(validate_url) hx-trigger="input changed delay:400ms from:closest form, change from:closest form"
-                hx-swap="none" hx-sync="this:replace" aria-hidden="true" {}
+                hx-swap="none" hx-sync="this:queue last" aria-hidden="true" {}
             div.inline {
                 @if creating {
                     (field("reference", t.reference, None, errors, html! {
@@ -976,7 +977,7 @@ async fn details(
 ) -> Result<Response, AdminError> {
     admin.require(Permission::ViewCatalog)?;
     let row = load(&state, id).await?;
-    let values = form_of(&row);
+    let values = form_of(&row, french(&admin));
     render_details(
         &state,
         &admin,
@@ -988,7 +989,7 @@ async fn details(
     .await
 }
 
-fn form_of(row: &ProductRow) -> ProductForm {
+fn form_of(row: &ProductRow, french: bool) -> ProductForm {
     let rate = row.vat_rate.normalize().to_string();
     let preset = VAT_RATES.contains(&rate.as_str());
     ProductForm {
@@ -996,7 +997,11 @@ fn form_of(row: &ProductRow) -> ProductForm {
         name: row.name.clone(),
         slug: row.slug.clone(),
         category_id: row.category_id.to_string(),
-        price_ht: row.price_ht.to_string(),
+        price_ht: if french {
+            row.price_ht.to_string().replace('.', ",")
+        } else {
+            row.price_ht.to_string()
+        },
         vat_rate: if preset {
             rate.clone()
         } else {
@@ -1177,58 +1182,6 @@ async fn confirm_archive(
 
 // ---------------------------------------------------------------- stock
 
-#[derive(Debug, sqlx::FromRow)]
-struct HistoryRow {
-    event_type: String,
-    actor_kind: String,
-    actor_id: String,
-    actor_name: Option<String>,
-    summary: String,
-    recorded_at: DateTime<Utc>,
-}
-
-async fn history(
-    state: &AppState,
-    id: Uuid,
-    types: &[&str],
-    limit: i64,
-) -> Result<Vec<HistoryRow>, AdminError> {
-    let types: Vec<String> = types.iter().map(|t| t.to_string()).collect();
-    Ok(sqlx::query_as(
-        "select a.event_type, a.actor_kind, a.actor_id, s.display_name as actor_name, a.summary,
-                a.recorded_at
-           from audit_trail a
-           left join staff_accounts s on a.actor_kind = 'staff' and s.staff_id::text = a.actor_id
-          where a.aggregate_id = $1 and a.aggregate_type = any($2)
-          order by a.position desc limit $3",
-    )
-    .bind(id.to_string())
-    .bind(&types)
-    .bind(limit)
-    .fetch_all(&state.pool)
-    .await?)
-}
-
-fn timeline(admin: &Admin, rows: &[HistoryRow]) -> Markup {
-    let t = admin.t;
-    html! {
-        @if rows.is_empty() { p.empty { (t.history_none) } } @else {
-            ol.timeline {
-                @for row in rows {
-                    li {
-                        time datetime=(row.recorded_at.to_rfc3339()) { (local_time(&row.recorded_at, french(admin))) }
-                        " "
-                        span.actor { (row.actor_name.clone().unwrap_or_else(|| format!("{} {}", row.actor_kind, row.actor_id))) }
-                        " "
-                        span.summary { (row.summary) }
-                        " " span.muted { "(" (row.event_type) ")" }
-                    }
-                }
-            }
-        }
-    }
-}
-
 #[derive(Debug, Default, Deserialize)]
 struct StockForm {
     #[serde(default)]
@@ -1266,7 +1219,8 @@ async fn render_stock(
     status: StatusCode,
 ) -> Result<Response, AdminError> {
     let t = admin.t;
-    let movements = history(state, row.product_id, &["Stock"], 100).await?;
+    let movements =
+        history::of_product(state, admin.lang, row.product_id, Streams::Stock, 100).await?;
     let (stock_class, stock_label) = stock_state(t, row.available);
     let reasons = [
         ("received", t.reason_received),
@@ -1308,7 +1262,7 @@ async fn render_stock(
         }
         section.card {
             h2 { (t.stock_movements) }
-            (timeline(admin, &movements))
+            (history::table(t, admin.lang, &movements, true))
         }
     };
     Ok(product_page(admin, row, Tab::Stock, body, status).await)
@@ -1364,7 +1318,7 @@ async fn adjust_stock(
             (delta != 0).then(|| StockCommand::AdjustStock {
                 product_id: id,
                 delta,
-                reason: with_note("inventory count"),
+                reason: with_note("inventory"),
             })
         }
         ("correction", Some(q)) if q != 0 => Some(StockCommand::AdjustStock {
@@ -1452,8 +1406,9 @@ async fn history_tab(
 ) -> Result<Response, AdminError> {
     admin.require(Permission::ViewCatalog)?;
     let row = load(&state, id).await?;
-    let rows = history(&state, id, &["Product", "Stock"], 500).await?;
-    let body = html! { section.card { (timeline(&admin, &rows)) } };
+    let entries =
+        history::of_product(&state, admin.lang, id, Streams::ProductAndStock, 500).await?;
+    let body = html! { section.card { (history::table(admin.t, admin.lang, &entries, true)) } };
     Ok(product_page(&admin, &row, Tab::History, body, StatusCode::OK).await)
 }
 

@@ -92,10 +92,14 @@ async function snippet(page) {
   }
 }
 
-async function expectToast(page, what) {
-  await until(`a toast (${what}) in #toasts on ${page.url()}`, () => page.locator('#toasts .toast').count());
-  const message = (await page.locator('#toasts .toast').last().textContent()) ?? '';
-  return message.replace('×', '').trim();
+/** Waits for a toast in #toasts that says `expected`; returns every toast's text. */
+async function expectToast(page, expected) {
+  const toasts = async () =>
+    (await page.locator('#toasts .toast').allTextContents()).map((t) => t.replace('×', '').trim());
+  await until(`a toast "${expected}" in #toasts on ${page.url()}`, async () =>
+    (await toasts()).some((t) => t.includes(expected)),
+  ).catch(async (error) => fail(`${error.message}; the toasts are ${JSON.stringify(await toasts())}`));
+  return (await toasts()).join(' | ');
 }
 
 async function screenshot(page, name) {
@@ -219,7 +223,7 @@ async function run(browser, pass) {
     await page.locator('#slug').fill('');
     await page.locator('#description').fill('Créée par le test de bout en bout.');
     await page.locator('form[action="/admin/categories"] button[type=submit]').click();
-    const toast = await expectToast(page, 'category created');
+    const toast = await expectToast(page, 'Catégorie créée.');
     await until(`"${category}" in the categories table\n`, async () =>
       (await page.locator('table.data td', { hasText: category }).count()) > 0,
     ).catch(async (error) => fail(`${error.message}${await snippet(page)}`));
@@ -262,7 +266,7 @@ async function run(browser, pass) {
     ).catch(async (error) => fail(`${error.message}\n${await snippet(page)}`));
     productPath = pathOf(page);
     await page.waitForLoadState('load');
-    const toast = await expectToast(page, 'product created');
+    const toast = await expectToast(page, 'Créé.');
     const h1 = (await text(page, 'main h1')).trim();
     if (h1 !== product) fail(`the product page's h1 is "${h1}"`);
     await screenshot(page, `product-${pass.name}.png`);
@@ -272,6 +276,7 @@ async function run(browser, pass) {
   await step('products: publish', async () => {
     await page.locator('button[name=action][value=publish]').click();
     await expectVisible(page, '.page-header .badge-published', 'the "published" badge');
+    await expectToast(page, 'Produit publié.');
   });
 
   await step('stock: receive 12', async () => {
@@ -285,7 +290,7 @@ async function run(browser, pass) {
     );
     const available = (await text(page, '#stock-available')).trim();
     if (available !== '12') fail(`#stock-available is "${available}", not 12`);
-    await expectToast(page, 'stock adjusted');
+    await expectToast(page, 'Stock mis à jour.');
     await screenshot(page, `stock-${pass.name}.png`);
   });
 
@@ -321,12 +326,16 @@ async function run(browser, pass) {
   await step('history tab: creation and publication', async () => {
     await page.locator('nav.tabs a[href$="/history"]').click();
     await waitForPath(page, `${productPath}/history`);
-    await expectVisible(page, 'ol.timeline li', 'the history timeline');
-    const entries = await page.locator('ol.timeline li').allTextContents();
-    for (const kind of ['ProductCreated', 'ProductPublished']) {
-      if (!entries.some((entry) => entry.includes(kind))) {
-        fail(`the history has no ${kind}: ${JSON.stringify(entries)}`);
+    await expectVisible(page, 'table.history tbody tr', 'the history table');
+    const entries = await page.locator('table.history tbody tr').allTextContents();
+    // In French, with who did it: the demo owner.
+    for (const kind of [`Produit créé : ${reference}`, 'Publié dans la boutique', 'Réception']) {
+      if (!entries.some((entry) => entry.includes(kind) && entry.includes('Démo'))) {
+        fail(`the history has no "${kind}" by the demo owner: ${JSON.stringify(entries)}`);
       }
+    }
+    if (!entries.some((entry) => entry.includes('+12'))) {
+      fail(`the history does not show the +12 movement: ${JSON.stringify(entries)}`);
     }
   });
 

@@ -147,6 +147,15 @@ texts! {
     stock_inventory_hint, reference_taken, field_required, field_too_long, invalid_number,
     invalid_price, invalid_vat, invalid_slug, invalid_reference, unknown_category,
     quantity_invalid, storefront_preview_note, in_stock_label, out_of_stock_label,
+    // history
+    h_product_created, h_name_changed, h_description_changed, h_category_changed,
+    h_meta_changed, h_price_changed, h_vat_changed, h_slug_changed, h_published,
+    h_unpublished, h_archived, h_image_added, h_image_removed, h_images_reordered,
+    h_image_alt_changed, h_stock_received, h_stock_adjusted, h_stock_reserved,
+    h_reservation_released, h_reservation_committed, h_stock_returned, h_on_hand_after,
+    h_release_cancelled, h_release_expired, h_release_payment_failed,
+    h_release_placement_failed, actor_system, actor_api_key, actor_customer, actor_process,
+    actor_payment, movement, order_label,
     // categories
     categories_title, category_new, category_edit, products_in_category, delete,
     delete_confirm, category_not_empty, category_deleted, category_created, name_taken,
