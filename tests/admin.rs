@@ -194,12 +194,21 @@ impl Admin {
 async fn every_admin_route_answers_each_role_as_the_matrix_says() {
     let admin = Admin::new().await;
     let product = published_product(&admin.db.bus(), "PN-MATRIX", "10.00", 3).await;
-    let category: Uuid =
-        sqlx::query_scalar("select category_id from admin_products where product_id = $1")
-            .bind(product)
-            .fetch_one(&admin.db.pool)
-            .await
-            .unwrap_or_default();
+    // The projector runs beside the test: wait for the product's view.
+    let mut category = None;
+    for _ in 0..100 {
+        category =
+            sqlx::query_scalar("select category_id from admin_products where product_id = $1")
+                .bind(product)
+                .fetch_optional(&admin.db.pool)
+                .await
+                .unwrap();
+        if category.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let category: Uuid = category.expect("the product reaches its view");
     let mut browsers = Vec::new();
     let mut staff_ids = Vec::new();
     for role in StaffRole::ALL {
@@ -766,4 +775,148 @@ async fn everything_typed_by_staff_or_customers_is_shown_inert() {
         .to_str()
         .unwrap();
     assert!(csp.contains("script-src 'self'"), "{csp}");
+}
+
+#[tokio::test]
+async fn forms_are_checked_live_as_the_staff_member_types() {
+    let admin = Admin::new().await;
+    admin.staff("owner@shop.test", StaffRole::Owner).await;
+    let mut browser = admin.signed_in("owner@shop.test").await;
+    admin.get(&mut browser, "/admin/categories").await;
+    let created = admin
+        .post(
+            &mut browser,
+            "/admin/categories",
+            &[("name", "Pneus route")],
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
+    let category: Uuid = sqlx::query_scalar("select category_id from category_list")
+        .fetch_one(&admin.db.pool)
+        .await
+        .unwrap();
+
+    // A category whose name is taken (whatever the case), and the slug a name gives.
+    let taken = admin
+        .post(
+            &mut browser,
+            "/admin/categories/validate",
+            &[("name", "PNEUS ROUTE "), ("slug", "")],
+        )
+        .await;
+    assert_eq!(taken.status, StatusCode::OK);
+    assert!(
+        taken.body.contains("Ce nom est déjà utilisé."),
+        "{}",
+        taken.body
+    );
+    let fresh = admin
+        .post(
+            &mut browser,
+            "/admin/categories/validate",
+            &[("name", "Éclairage & Feux"), ("slug", "")],
+        )
+        .await;
+    assert!(!fresh.body.contains("déjà utilisé"), "{}", fresh.body);
+    assert!(
+        fresh.body.contains("placeholder=\"eclairage-feux\""),
+        "{}",
+        fresh.body
+    );
+    // Editing the category itself does not find its own name taken.
+    let own = admin
+        .post(
+            &mut browser,
+            &format!("/admin/categories/validate?id={category}"),
+            &[("name", "Pneus route")],
+        )
+        .await;
+    assert!(!own.body.contains("déjà utilisé"), "{}", own.body);
+
+    // A product: the TTC price in French, errors next to the fields, the preview.
+    let product = admin
+        .post(
+            &mut browser,
+            "/admin/products/validate",
+            &[
+                ("reference", "PN 1"),
+                ("name", "Pneu"),
+                ("category_id", &category.to_string()),
+                ("price_ht", "89,90"),
+                ("vat_rate", "20"),
+                ("description", "**solide**"),
+                ("meta_description", &"x".repeat(161)),
+            ],
+        )
+        .await;
+    assert_eq!(product.status, StatusCode::OK);
+    let body = &product.body;
+    assert!(body.contains("107,88"), "{body}");
+    assert!(body.contains("<strong>solide</strong>"), "{body}");
+    assert!(body.contains("Référence invalide"), "{body}");
+    assert!(
+        body.contains("Trop long : 160 caractères au plus."),
+        "{body}"
+    );
+    assert!(body.contains("161 / 160"), "{body}");
+    assert!(body.contains("placeholder=\"pneu\""), "{body}");
+    let custom_vat = admin
+        .post(
+            &mut browser,
+            "/admin/products/validate",
+            &[
+                ("price_ht", "10"),
+                ("vat_rate", "custom"),
+                ("vat_custom", "8,5"),
+            ],
+        )
+        .await;
+    assert!(custom_vat.body.contains("10,85"), "{}", custom_vat.body);
+    let bad_vat = admin
+        .post(
+            &mut browser,
+            "/admin/products/validate",
+            &[
+                ("price_ht", "10"),
+                ("vat_rate", "custom"),
+                ("vat_custom", "120"),
+            ],
+        )
+        .await;
+    assert!(
+        bad_vat.body.contains("Taux de TVA invalide"),
+        "{}",
+        bad_vat.body
+    );
+
+    // Submitting the invalid product keeps what was typed and says why, field by field.
+    admin.get(&mut browser, "/admin/products/new").await;
+    let refused = admin
+        .post(
+            &mut browser,
+            "/admin/products",
+            &[
+                ("reference", "PN-1"),
+                ("name", ""),
+                ("category_id", &category.to_string()),
+                ("price_ht", "-3"),
+                ("vat_rate", "20"),
+                ("description", "Gardé tel quel"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused.body.contains("Ce champ est obligatoire."),
+        "{}",
+        refused.body
+    );
+    assert!(refused.body.contains("Prix invalide"), "{}", refused.body);
+    assert!(refused.body.contains("Gardé tel quel"), "{}", refused.body);
+    let products: i64 =
+        sqlx::query_scalar("select count(*) from events where aggregate_type = 'Product'")
+            .fetch_one(&admin.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(products, 0, "nothing was written");
 }

@@ -1,22 +1,23 @@
 //! Categories: the list with product counts, create, edit, and delete when empty.
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Form, Router};
 use chrono::{DateTime, Utc};
 use maud::{html, Markup};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use aggregates::services::{CATEGORY_NAME_SCOPE, CATEGORY_SLUG_SCOPE};
 use aggregates::staff::Permission;
 use aggregates::{CategoryCommand, CategoryError, Slug};
 
 use crate::admin::error::AdminError;
 use crate::admin::i18n::{fill, Texts};
 use crate::admin::layout::Admin;
-use crate::admin::{field, settle, FieldErrors};
+use crate::admin::{claimed_by_other, field, settle, FieldErrors};
 use crate::commands::CommandError;
 use crate::context::RequestContext;
 use crate::http::AppState;
@@ -24,6 +25,7 @@ use crate::http::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/admin/categories", get(list).post(create))
+        .route("/admin/categories/validate", post(validate_live))
         .route("/admin/categories/{id}", get(edit).post(update))
         .route(
             "/admin/categories/{id}/delete",
@@ -62,6 +64,66 @@ struct CategoryForm {
     description: String,
 }
 
+/// The slug input; its placeholder is the slug the name would give.
+fn slug_input(values: &CategoryForm, invalid: bool, out_of_band: bool) -> Markup {
+    let generated = Slug::from_name(&values.name)
+        .map(|s| s.to_string())
+        .unwrap_or_default();
+    html! {
+        input #slug name="slug" value=(values.slug) pattern="[a-z0-9]+(-[a-z0-9]+)*" maxlength="100"
+            placeholder=(generated) aria-describedby="slug-hint"
+            aria-invalid=[invalid.then_some("true")] hx-swap-oob=[out_of_band.then_some("true")];
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct ValidateQuery {
+    id: Option<Uuid>,
+}
+
+/// Live validation: the name and slug checked against the domain's rules and the claims
+/// already made, answered as out-of-band fragments.
+async fn validate_live(
+    State(state): State<AppState>,
+    admin: Admin,
+    Query(query): Query<ValidateQuery>,
+    Form(values): Form<CategoryForm>,
+) -> Result<Response, AdminError> {
+    admin.require(Permission::EditCatalog)?;
+    let t = admin.t;
+    let mut errors = FieldErrors::new();
+    let name = values.name.trim();
+    if name.chars().count() > 100 {
+        errors.insert("name", fill(t.field_too_long, &[("max", "100")]));
+    } else if !name.is_empty()
+        && claimed_by_other(&state, CATEGORY_NAME_SCOPE, &name.to_lowercase(), query.id).await?
+    {
+        errors.insert("name", t.name_taken.into());
+    }
+    let slug = if values.slug.trim().is_empty() {
+        Slug::from_name(name).ok()
+    } else {
+        parse_slug(t, &values.slug, &mut errors)
+    };
+    if let Some(slug) = slug {
+        if claimed_by_other(&state, CATEGORY_SLUG_SCOPE, slug.as_str(), query.id).await? {
+            errors.insert("slug", t.slug_taken.into());
+        }
+    }
+    if values.description.trim().chars().count() > 5000 {
+        errors.insert("description", fill(t.field_too_long, &[("max", "5000")]));
+    }
+    let body = html! {
+        @for key in ["name", "slug", "description"] {
+            p.error #{"err-" (key)} role="alert" hx-swap-oob="true" {
+                @if let Some(error) = errors.get(key) { (error) }
+            }
+        }
+        @if values.slug.trim().is_empty() { (slug_input(&values, false, true)) }
+    };
+    Ok(admin.fragment(body, None))
+}
+
 /// Field errors from what the domain refused (the category aggregate is the one judge).
 fn field_errors(t: &Texts, error: &CategoryError) -> Option<FieldErrors> {
     let mut errors = FieldErrors::new();
@@ -84,21 +146,28 @@ fn field_errors(t: &Texts, error: &CategoryError) -> Option<FieldErrors> {
 fn form(
     admin: &Admin,
     action: &str,
+    category_id: Option<Uuid>,
     values: &CategoryForm,
     errors: &FieldErrors,
     submit: &str,
 ) -> Markup {
     let t = admin.t;
+    let validate_url = match category_id {
+        Some(id) => format!("/admin/categories/validate?id={id}"),
+        None => "/admin/categories/validate".to_owned(),
+    };
     html! {
         form method="post" action=(action) {
             (admin.csrf_field())
+            // Live validation, as for products: errors and the generated slug, debounced.
+            div hx-post=(validate_url) hx-trigger="input changed delay:400ms from:closest form"
+                hx-swap="none" hx-sync="this:queue last" aria-hidden="true" {}
             (field("name", t.name, None, errors, html! {
                 input #name name="name" value=(values.name) required maxlength="100"
                     aria-invalid=[errors.contains_key("name").then_some("true")];
             }))
             (field("slug", t.slug, Some(t.slug_hint), errors, html! {
-                input #slug name="slug" value=(values.slug) pattern="[a-z0-9]+(-[a-z0-9]+)*" maxlength="100"
-                    aria-describedby="slug-hint" aria-invalid=[errors.contains_key("slug").then_some("true")];
+                (slug_input(values, errors.contains_key("slug"), false))
             }))
             (field("description", t.description, None, errors, html! {
                 textarea #description name="description" rows="3" maxlength="5000" { (values.description) }
@@ -163,7 +232,7 @@ async fn render_list(
             @if editable {
                 section.card {
                     h2 { (t.category_new) }
-                    (form(admin, "/admin/categories", values, errors, t.save))
+                    (form(admin, "/admin/categories", None, values, errors, t.save))
                 }
             }
         }
@@ -274,7 +343,7 @@ async fn render_edit(
             div.page-actions { a.btn.btn-ghost href="/admin/categories" { (t.back) } }
         }
         section.card {
-            (form(admin, &action, values, errors, t.save))
+            (form(admin, &action, Some(row.category_id), values, errors, t.save))
             p.muted { (t.products_in_category) " : " (row.product_count) " · " (crate::admin::layout::local_time(&row.updated_at, french)) }
         }
     };

@@ -249,6 +249,24 @@ pub async fn settle(state: &AppState, aggregate_type: &str, id: &str) {
     }
 }
 
+/// Whether a unique value (a reference, a slug, a name) is claimed by anything but
+/// `except`: the command side's own claims, so live checks agree with what a submit will
+/// find.
+pub async fn claimed_by_other(
+    state: &AppState,
+    scope: &str,
+    value: &str,
+    except: Option<uuid::Uuid>,
+) -> Result<bool, error::AdminError> {
+    let owner: Option<uuid::Uuid> =
+        sqlx::query_scalar("select owner_id from unique_keys where scope = $1 and value = $2")
+            .bind(scope)
+            .bind(value)
+            .fetch_optional(&state.pool)
+            .await?;
+    Ok(owner.is_some_and(|o| Some(o) != except))
+}
+
 /// Errors next to their fields: field name -> message.
 pub type FieldErrors = std::collections::BTreeMap<&'static str, String>;
 

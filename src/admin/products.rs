@@ -23,7 +23,7 @@ use crate::admin::error::{urlencode, AdminError};
 use crate::admin::history::{self, Streams};
 use crate::admin::i18n::{fill, Lang, Texts};
 use crate::admin::layout::{local_time, Admin};
-use crate::admin::{field, markdown, safe_back, settle, FieldErrors};
+use crate::admin::{claimed_by_other, field, markdown, safe_back, settle, FieldErrors};
 use crate::commands::CommandError;
 use crate::context::RequestContext;
 use crate::http::AppState;
@@ -559,22 +559,6 @@ fn domain_errors(t: &Texts, error: &ProductError) -> Option<FieldErrors> {
     Some(errors)
 }
 
-/// Who holds a unique value, if anyone but `except`.
-async fn held_by_other(
-    state: &AppState,
-    scope: &str,
-    value: &str,
-    except: Option<Uuid>,
-) -> Result<bool, AdminError> {
-    let owner: Option<Uuid> =
-        sqlx::query_scalar("select owner_id from unique_keys where scope = $1 and value = $2")
-            .bind(scope)
-            .bind(value)
-            .fetch_optional(&state.pool)
-            .await?;
-    Ok(owner.is_some_and(|o| Some(o) != except))
-}
-
 fn product_form(
     admin: &Admin,
     action: &str,
@@ -705,7 +689,7 @@ async fn validate_live(
     let creating = query.id.is_none();
     let (mut errors, checked) = values.check(t, creating, &categories);
     if let Some(reference) = &checked.reference {
-        if held_by_other(
+        if claimed_by_other(
             &state,
             PRODUCT_REFERENCE_SCOPE,
             reference.as_str(),
@@ -718,7 +702,7 @@ async fn validate_live(
     }
     let slug = values.effective_slug();
     let slug_taken = match &slug {
-        Some(slug) => held_by_other(&state, PRODUCT_SLUG_SCOPE, slug.as_str(), query.id).await?,
+        Some(slug) => claimed_by_other(&state, PRODUCT_SLUG_SCOPE, slug.as_str(), query.id).await?,
         None => false,
     };
     if slug_taken {
