@@ -145,39 +145,81 @@ async fn api_key(db: &Database, command: ApiKeyCommand) -> Result<(), AppError> 
     Ok(())
 }
 
+/// A password from `COMPTOIR_PASSWORD`, or typed twice on the terminal.
+fn new_password() -> Result<String, AppError> {
+    if let Ok(password) = std::env::var("COMPTOIR_PASSWORD") {
+        return Ok(password);
+    }
+    let read = |prompt: &str| {
+        rpassword::prompt_password(prompt)
+            .map_err(|e| AppError::Input(format!("cannot read the password: {e}")))
+    };
+    let first = read("password: ")?;
+    if first != read("again: ")? {
+        return Err(AppError::Input("the two passwords differ".into()));
+    }
+    Ok(first)
+}
+
 async fn staff(db: &Database, command: StaffCommand) -> Result<(), AppError> {
-    match command {
+    use aggregates::StaffAccountCommand as C;
+    use chrono::Utc;
+    let bus = CommandBus::new(db.pool.clone());
+    let system = aggregates::Actor::System;
+    let done = match command {
         StaffCommand::Create { email, role, name } => {
-            let password = match std::env::var("COMPTOIR_PASSWORD") {
-                Ok(password) => password,
-                Err(_) => {
-                    let first = rpassword::prompt_password("password: ")
-                        .map_err(|e| AppError::Input(format!("cannot read the password: {e}")))?;
-                    let again = rpassword::prompt_password("again: ")
-                        .map_err(|e| AppError::Input(format!("cannot read the password: {e}")))?;
-                    if first != again {
-                        return Err(AppError::Input("the two passwords differ".into()));
-                    }
-                    first
-                }
-            };
-            let bus = CommandBus::new(db.pool.clone());
+            let password = new_password()?;
             let name = name.unwrap_or_else(|| email.clone());
-            let id = crate::auth::create_account(
-                &bus,
-                &email,
-                &name,
-                &role,
-                password,
-                aggregates::Actor::System,
-            )
-            .await?;
+            let id =
+                crate::auth::create_account(&bus, &email, &name, &role, password, system).await?;
+            format!("created staff account {id} ({email}, {role})")
+        }
+        StaffCommand::Password { email } => {
+            let hash = crate::auth::hash_password_async(new_password()?)
+                .await
+                .map_err(crate::auth::CreateStaffError::from)?;
+            let command = C::ChangeStaffPassword {
+                password_hash: hash,
+                at: Utc::now(),
+            };
+            crate::auth::change_account(&bus, &email, command, system).await?;
+            format!("new password set for {email}; its sessions are ended")
+        }
+        StaffCommand::Role { email, role } => {
+            let role = crate::auth::parse_role(&role)?;
+            crate::auth::change_account(&bus, &email, C::ChangeStaffRole { role }, system).await?;
+            format!("{email} is now {role}")
+        }
+        StaffCommand::Disable { email } => {
+            let command = C::DisableStaffAccount { at: Utc::now() };
+            crate::auth::change_account(&bus, &email, command, system).await?;
+            format!("{email} is disabled; its sessions are ended")
+        }
+        StaffCommand::Enable { email } => {
+            crate::auth::change_account(&bus, &email, C::EnableStaffAccount, system).await?;
+            format!("{email} is enabled again")
+        }
+        StaffCommand::List => {
             Projector::new(db.pool.clone(), consumers(&bus))
                 .run_once()
                 .await?;
-            println!("created staff account {id} ({email}, {role})");
+            let rows: Vec<(uuid::Uuid, String, String, String, bool)> = sqlx::query_as(
+                "select staff_id, email, display_name, role, disabled from staff_accounts
+                  order by lower(email)",
+            )
+            .fetch_all(&db.pool)
+            .await?;
+            for (id, email, name, role, disabled) in rows {
+                let state = if disabled { "disabled" } else { "active" };
+                println!("{id}  {email:<32} {role:<10} {state:<8} {name}");
+            }
+            return Ok(());
         }
-    }
+    };
+    Projector::new(db.pool.clone(), consumers(&bus))
+        .run_once()
+        .await?;
+    println!("{done}");
     Ok(())
 }
 

@@ -230,6 +230,47 @@ pub enum CreateStaffError {
     Password(#[from] PasswordError),
     #[error("{0}")]
     Refused(String),
+    #[error("no staff account has the address {0}")]
+    Unknown(String),
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+/// Runs `command` on the account of `email`, on behalf of `actor`.
+pub async fn change_account(
+    bus: &crate::commands::CommandBus,
+    email: &str,
+    command: aggregates::StaffAccountCommand,
+    actor: aggregates::Actor,
+) -> Result<Uuid, CreateStaffError> {
+    let id = account_for(&bus.pool, email)
+        .await?
+        .ok_or_else(|| CreateStaffError::Unknown(email.to_owned()))?;
+    bus.staff
+        .execute(
+            &id.to_string(),
+            command,
+            &aggregates::EventMetadata::new(actor),
+        )
+        .await
+        .map_err(|e| CreateStaffError::Refused(e.to_string()))?;
+    Ok(id)
+}
+
+/// Parses a role name.
+pub fn parse_role(role: &str) -> Result<aggregates::staff::StaffRole, CreateStaffError> {
+    role.parse()
+        .map_err(|_| CreateStaffError::Role(role.to_owned()))
+}
+
+/// The staff account holding this address (any case), from the command side's unique
+/// claims: always current, unlike a projection.
+pub async fn account_for(pool: &PgPool, email: &str) -> Result<Option<Uuid>, sqlx::Error> {
+    sqlx::query_scalar("select owner_id from unique_keys where scope = $1 and value = $2")
+        .bind(aggregates::services::STAFF_EMAIL_SCOPE)
+        .bind(email.trim().to_lowercase())
+        .fetch_optional(pool)
+        .await
 }
 
 /// Creates a staff account through the command side (so it is in the audit trail).
@@ -244,9 +285,7 @@ pub async fn create_account(
     use aggregates::staff::StaffRole;
     use aggregates::{Email, EventMetadata, StaffAccountCommand};
     let email = Email::new(email).map_err(|e| CreateStaffError::Email(e.to_string()))?;
-    let role: StaffRole = role
-        .parse()
-        .map_err(|_| CreateStaffError::Role(role.to_owned()))?;
+    let role: StaffRole = parse_role(role)?;
     let password_hash = hash_password_async(password).await?;
     let staff_id = Uuid::now_v7();
     let command = StaffAccountCommand::CreateStaffAccount {

@@ -98,4 +98,34 @@ pub enum StaffCommand {
         #[arg(long)]
         name: Option<String>,
     },
+    /// Sets a new password (from `COMPTOIR_PASSWORD` or the terminal) and ends every
+    /// session of the account: the way back in for someone locked out.
+    Password {
+        /// The account's sign-in address.
+        #[arg(long)]
+        email: String,
+    },
+    /// Changes an account's role.
+    Role {
+        /// The account's sign-in address.
+        #[arg(long)]
+        email: String,
+        /// owner, manager, operator, accountant or support.
+        #[arg(long)]
+        role: String,
+    },
+    /// Disables an account: its sessions end at once and it can no longer sign in.
+    Disable {
+        /// The account's sign-in address.
+        #[arg(long)]
+        email: String,
+    },
+    /// Re-enables a disabled account.
+    Enable {
+        /// The account's sign-in address.
+        #[arg(long)]
+        email: String,
+    },
+    /// Lists the accounts.
+    List,
 }

@@ -157,6 +157,41 @@ async fn serve_demo_starts_its_own_database_answers_ready_and_survives_a_restart
     assert!(String::from_utf8_lossy(&created.stdout).contains("created staff account"));
     let again = staff("une phrase de passe solide", "owner");
     assert!(!again.status.success(), "the address is taken");
+    let cli = |args: &[&str]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_comptoir"))
+            .arg("--data-dir")
+            .arg(&data)
+            .arg("staff")
+            .args(args)
+            .env_remove("DATABASE_URL")
+            .env("COMPTOIR_CONFIG", "/dev/null")
+            .env("COMPTOIR_PASSWORD", "une autre phrase solide")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&output.stdout).into_owned()
+            + &String::from_utf8_lossy(&output.stderr);
+        (output.status.success(), text)
+    };
+    let (ok, text) = cli(&["role", "--email", "boss@shop.test", "--role", "manager"]);
+    assert!(ok && text.contains("is now manager"), "{text}");
+    let (ok, text) = cli(&["password", "--email", "BOSS@shop.test"]);
+    assert!(ok && text.contains("sessions are ended"), "{text}");
+    let (ok, text) = cli(&["disable", "--email", "boss@shop.test"]);
+    assert!(ok, "{text}");
+    let (ok, text) = cli(&["enable", "--email", "boss@shop.test"]);
+    assert!(ok, "{text}");
+    let (ok, text) = cli(&["role", "--email", "boss@shop.test", "--role", "owner"]);
+    assert!(ok, "{text}");
+    let (ok, text) = cli(&["disable", "--email", "nobody@shop.test"]);
+    assert!(
+        !ok && text.contains("no staff account has the address"),
+        "{text}"
+    );
+    let (ok, text) = cli(&["list"]);
+    assert!(
+        ok && text.contains("Boss@shop.test") && text.contains("active"),
+        "{text}"
+    );
     assert!(
         !cluster.is_running(),
         "the command stops the cluster it started"

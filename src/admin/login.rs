@@ -115,18 +115,6 @@ struct Credentials {
     next: Option<String>,
 }
 
-/// The staff account holding this address, from the command side's unique claims (always
-/// current, unlike a projection).
-async fn account_for(state: &AppState, email: &str) -> Result<Option<Uuid>, AdminError> {
-    Ok(
-        sqlx::query_scalar("select owner_id from unique_keys where scope = $1 and value = $2")
-            .bind(aggregates::services::STAFF_EMAIL_SCOPE)
-            .bind(email.trim().to_lowercase())
-            .fetch_optional(&state.pool)
-            .await?,
-    )
-}
-
 async fn submit(
     State(state): State<AppState>,
     session: Session,
@@ -176,7 +164,7 @@ async fn submit(
             ));
         }
     }
-    let staff_id = account_for(&state, &email).await?;
+    let staff_id = auth::account_for(&state.pool, &email).await?;
     let account = match staff_id {
         Some(id) => Some(
             state
