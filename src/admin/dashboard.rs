@@ -205,7 +205,7 @@ async fn dashboard(State(state): State<AppState>, admin: Admin) -> Result<Respon
                                 td { (review.product.as_deref().unwrap_or(t.none)) }
                                 td { (review.customer_name) }
                                 td.num { (review.rating) "/5" }
-                                td { (excerpt(&review.comment, 120)) }
+                                td { (excerpt(&review.comment, 60)) }
                                 td { (when(&review.submitted_at)) }
                             } } }
                         } }

@@ -244,19 +244,24 @@ impl Admin {
                     header.topbar {
                         label.menu-toggle for="nav-toggle" { (t.menu) }
                         span.topbar-title { (title) }
-                        div.topbar-user {
-                            span.user-name { (self.user.name) }
-                            " "
-                            span.user-role.badge { (role_label(t, self.user.role)) }
-                        }
                         (preferences(self.lang, self.theme, &self.uri, &self.user.csrf))
-                        form.logout method="post" action="/logout" hx-boost="false" {
-                            (self.csrf_field())
-                            button.btn.btn-ghost.btn-small type="submit" { (t.logout) }
-                        }
-                        form.logout method="post" action="/admin/sessions/end-all" hx-boost="false" {
-                            (self.csrf_field())
-                            button.btn.btn-ghost.btn-small type="submit" { (t.logout_everywhere) }
+                        // The account's menu: a disclosure, so it opens without JavaScript.
+                        details.user-menu {
+                            summary.topbar-user {
+                                span.user-name { (self.user.name) }
+                                " "
+                                span.user-role.badge { (role_label(t, self.user.role)) }
+                            }
+                            div.user-menu-panel {
+                                form.logout method="post" action="/logout" hx-boost="false" {
+                                    (self.csrf_field())
+                                    button.btn.btn-ghost.btn-small type="submit" { (t.logout) }
+                                }
+                                form.logout method="post" action="/admin/sessions/end-all" hx-boost="false" {
+                                    (self.csrf_field())
+                                    button.btn.btn-ghost.btn-small type="submit" { (t.logout_everywhere) }
+                                }
+                            }
                         }
                     }
                     main #main.content tabindex="-1" { (content) }

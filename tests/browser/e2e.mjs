@@ -371,6 +371,7 @@ async function run(browser, pass) {
   });
 
   await step('log out', async () => {
+    await page.locator('details.user-menu > summary').click();
     await page.locator('form.logout[action="/logout"] button').click();
     await waitForPath(page, '/login');
     await page.goto(`${BASE_URL}/admin`);
