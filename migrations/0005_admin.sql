@@ -23,11 +23,16 @@ create table security_events (
 create index security_events_email on security_events (lower(email), at);
 create index security_events_ip on security_events (client_ip, at);
 
+-- Append-only: no row is ever changed, and rows are only deleted once older than a year
+-- (the retention of sign-in records).
 create function security_events_append_only() returns trigger language plpgsql as $$
 begin
-    raise exception 'security_events is append-only';
+    if tg_op = 'DELETE' and old.at < now() - interval '1 year' then
+        return old;
+    end if;
+    raise exception 'security_events is append-only (rows can be deleted after a year)';
 end
 $$;
 create trigger security_events_append_only
     before update or delete on security_events
-    for each statement execute function security_events_append_only();
+    for each row execute function security_events_append_only();

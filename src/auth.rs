@@ -5,7 +5,7 @@ use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::SaltString;
 use argon2::{Algorithm, Argon2, Params, PasswordHash, PasswordHasher, PasswordVerifier, Version};
 use chrono::{DateTime, Utc};
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 /// Shortest password accepted (NIST SP 800-63B asks for at least 8; staff hold the shop's
@@ -135,7 +135,7 @@ pub struct Attempt<'a> {
 
 /// Appends a security event.
 pub async fn record(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     kind: SecurityEventKind,
     attempt: &Attempt<'_>,
 ) -> Result<(), sqlx::Error> {
@@ -148,16 +148,67 @@ pub async fn record(
     .bind(attempt.staff_id)
     .bind(attempt.client_ip)
     .bind(attempt.user_agent)
-    .execute(pool)
+    .execute(conn)
     .await?;
     Ok(())
+}
+
+/// Serialises the sign-in attempts for one address and from one client until the
+/// transaction ends, so that concurrent attempts count each other's failures: without it,
+/// N parallel guesses would all see the counter before any of them is recorded. Always
+/// the address's lock first, then the client's: no two attempts wait on each other in a
+/// cycle.
+pub async fn lock_attempts(
+    conn: &mut PgConnection,
+    email: &str,
+    client_ip: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("select pg_advisory_xact_lock(1, hashtext(lower($1)))")
+        .bind(email)
+        .execute(&mut *conn)
+        .await?;
+    if let Some(ip) = client_ip {
+        sqlx::query("select pg_advisory_xact_lock(2, hashtext($1))")
+            .bind(client_network(ip))
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// What the throttle counts as one client: the address, or its /64 for IPv6 (one
+/// subscriber's whole prefix, which they can rotate through at will).
+pub fn client_network(ip: &str) -> String {
+    match ip.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        _ => ip.to_owned(),
+    }
+}
+
+/// Password checks running at once. Each holds 19 MiB for tens of milliseconds: a flood
+/// of sign-ins waits here instead of exhausting memory.
+const CONCURRENT_VERIFICATIONS: usize = 4;
+
+/// A turn to verify a password, or `None` after `wait` (the server is too busy).
+pub async fn verification_turn(
+    wait: std::time::Duration,
+) -> Option<tokio::sync::SemaphorePermit<'static>> {
+    static TURNS: tokio::sync::Semaphore =
+        tokio::sync::Semaphore::const_new(CONCURRENT_VERIFICATIONS);
+    tokio::time::timeout(wait, TURNS.acquire())
+        .await
+        .ok()
+        .and_then(Result::ok)
 }
 
 /// When sign-ins for this address or from this client open again, if they are closed now:
 /// five failures within fifteen minutes close them until the fifth-latest failure is
 /// fifteen minutes old. For an account, failures before its last success do not count.
 pub async fn locked_until(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     email: &str,
     client_ip: Option<&str>,
 ) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
@@ -173,20 +224,25 @@ pub async fn locked_until(
     .bind(email)
     .bind(FAILURE_WINDOW_MINUTES as i32)
     .bind(MAX_FAILURES)
-    .fetch_optional(pool)
+    .fetch_optional(&mut *conn)
     .await?;
     let by_client: Option<DateTime<Utc>> = match client_ip {
         Some(ip) => {
+            // An IPv6 client is its /64 (see `client_network`).
             sqlx::query_scalar(
                 "select at from security_events
-                  where client_ip = $1 and kind = 'login_failed'
+                  where kind = 'login_failed'
                     and at > now() - make_interval(mins => $2::int)
+                    and (client_ip = $1
+                         or (family($1::inet) = 6 and client_ip like '%:%'
+                             and network(set_masklen(client_ip::inet, 64))
+                                 = network(set_masklen($1::inet, 64))))
                   order by at desc offset $3 - 1 limit 1",
             )
             .bind(ip)
             .bind(FAILURE_WINDOW_MINUTES as i32)
             .bind(MAX_FAILURES)
-            .fetch_optional(pool)
+            .fetch_optional(&mut *conn)
             .await?
         }
         None => None,
@@ -198,6 +254,13 @@ pub async fn locked_until(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_ipv6_client_is_its_prefix() {
+        assert_eq!(client_network("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+        assert_eq!(client_network("2001:db8:1:2:bbbb::9"), "2001:db8:1:2::/64");
+        assert_eq!(client_network("192.0.2.1"), "192.0.2.1");
+    }
 
     #[test]
     fn short_and_huge_passwords_are_refused() {

@@ -3,9 +3,11 @@
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use aggregates::metadata::{Actor, EventMetadata};
+
+use crate::http::AppState;
 
 /// The request's id (set by the request-id layer), client address and user agent.
 #[derive(Debug, Clone, Default)]
@@ -28,10 +30,13 @@ impl RequestContext {
     }
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for RequestContext {
+impl FromRequestParts<AppState> for RequestContext {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let header = |name: &str| {
             parts
                 .headers
@@ -39,10 +44,24 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestContext {
                 .and_then(|v| v.to_str().ok())
                 .map(|v| v.chars().take(512).collect::<String>())
         };
-        let client_ip = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip().to_string());
+        // Behind a proxy, the client is in the header the proxy sets (the same one the
+        // rate limits read), not the socket's peer.
+        let from_proxy = state
+            .limits
+            .trusted_proxy_header
+            .as_deref()
+            .and_then(|name| parts.headers.get(name))
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .and_then(|v| v.trim().parse::<IpAddr>().ok());
+        let client_ip = from_proxy
+            .or_else(|| {
+                parts
+                    .extensions
+                    .get::<ConnectInfo<SocketAddr>>()
+                    .map(|ConnectInfo(addr)| addr.ip())
+            })
+            .map(|ip| ip.to_string());
         Ok(RequestContext {
             request_id: header("x-request-id"),
             client_ip,

@@ -374,16 +374,24 @@ async fn update(
         )
         .await;
     }
+    // Changes are judged against the category's own stream, not the (possibly lagging)
+    // view.
+    let current = state
+        .bus
+        .categories
+        .load(&id.to_string())
+        .await
+        .map_err(|e| AdminError::internal("loading a category", e))?;
     let mut commands = Vec::new();
-    if values.name.trim() != row.name {
+    if values.name.trim() != current.name() {
         commands.push(CategoryCommand::RenameCategory {
             name: values.name.clone(),
         });
     }
-    if let Some(slug) = slug.filter(|s| s.as_str() != row.slug) {
+    if let Some(slug) = slug.filter(|s| Some(s) != current.slug()) {
         commands.push(CategoryCommand::ChangeCategorySlug { slug });
     }
-    if values.description.trim() != row.description {
+    if values.description.trim() != current.description() {
         commands.push(CategoryCommand::ChangeCategoryDescription {
             description: values.description.clone(),
         });

@@ -5,6 +5,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
+use std::time::Duration;
+
 use chrono::Utc;
 use maud::{html, Markup};
 use serde::Deserialize;
@@ -144,17 +146,24 @@ async fn submit(
         });
         (status, page).into_response()
     };
-    if let Some(until) =
-        auth::locked_until(&state.pool, &email, context.client_ip.as_deref()).await?
-    {
+    let client_ip = context.client_ip.as_deref();
+    let Some(_turn) = auth::verification_turn(Duration::from_secs(10)).await else {
+        let csrf = session::csrf_token(&session).await?;
+        return Ok(refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            t.login_busy.into(),
+            csrf,
+        ));
+    };
+    // One transaction holding this address's and this client's locks: the count, the
+    // check and the record of this attempt happen as one.
+    let mut tx = state.pool.begin().await?;
+    auth::lock_attempts(&mut tx, &email, client_ip).await?;
+    if let Some(until) = auth::locked_until(&mut tx, &email, client_ip).await? {
         let left = (until - Utc::now()).num_seconds().max(0);
         if left > 0 {
-            auth::record(
-                &state.pool,
-                SecurityEventKind::LoginThrottled,
-                &attempt(None),
-            )
-            .await?;
+            auth::record(&mut tx, SecurityEventKind::LoginThrottled, &attempt(None)).await?;
+            tx.commit().await?;
             let minutes = ((left + 59) / 60).to_string();
             let csrf = session::csrf_token(&session).await?;
             return Ok(refuse(
@@ -164,49 +173,40 @@ async fn submit(
             ));
         }
     }
+    // The same work whether the address is known or not (a stream is loaded either way,
+    // an unknown one is checked against a decoy hash): the answer's timing tells nothing.
     let staff_id = auth::account_for(&state.pool, &email).await?;
-    let account = match staff_id {
-        Some(id) => Some(
-            state
-                .bus
-                .staff
-                .load(&id.to_string())
-                .await
-                .map_err(|e| AdminError::internal("loading the staff account", e))?,
-        ),
-        None => None,
-    };
+    let account = state
+        .bus
+        .staff
+        .load(&staff_id.unwrap_or(Uuid::nil()).to_string())
+        .await
+        .map_err(|e| AdminError::internal("loading the staff account", e))?;
     let hash = account
-        .as_ref()
-        .filter(|a| a.exists())
-        .and_then(|a| a.password_hash().map(str::to_owned));
+        .exists()
+        .then(|| account.password_hash().map(str::to_owned))
+        .flatten();
     let matches = auth::verify_password(credentials.password, hash).await;
-    let disabled = account.as_ref().is_some_and(|a| a.is_disabled());
-    if !matches || disabled {
-        auth::record(
-            &state.pool,
-            SecurityEventKind::LoginFailed,
-            &attempt(staff_id),
-        )
-        .await?;
+    // A disabled account gets the same answer as a wrong password: the form must not
+    // confirm a password to whoever is trying them.
+    let (Some(staff_id), true, false) = (staff_id, matches, account.is_disabled()) else {
+        auth::record(&mut tx, SecurityEventKind::LoginFailed, &attempt(staff_id)).await?;
+        tx.commit().await?;
         let csrf = session::csrf_token(&session).await?;
-        let message = if matches {
-            t.login_disabled
-        } else {
-            t.login_failed
-        };
-        return Ok(refuse(StatusCode::UNAUTHORIZED, message.to_owned(), csrf));
-    }
-    let Some(staff_id) = staff_id else {
-        return Err(AdminError::Internal("a password matched no account".into()));
+        return Ok(refuse(
+            StatusCode::UNAUTHORIZED,
+            t.login_failed.into(),
+            csrf,
+        ));
     };
-    session::sign_in(&session, staff_id).await?;
     auth::record(
-        &state.pool,
+        &mut tx,
         SecurityEventKind::LoginSucceeded,
         &attempt(Some(staff_id)),
     )
     .await?;
+    tx.commit().await?;
+    session::sign_in(&session, staff_id).await?;
     tracing::info!(%staff_id, "staff signed in");
     Ok(Redirect::to(&next).into_response())
 }
@@ -223,7 +223,8 @@ async fn logout(
             user_agent: context.user_agent.as_deref(),
             ..Attempt::default()
         };
-        auth::record(&state.pool, SecurityEventKind::Logout, &attempt).await?;
+        let mut conn = state.pool.acquire().await?;
+        auth::record(&mut conn, SecurityEventKind::Logout, &attempt).await?;
     }
     session.flush().await?;
     Ok(Redirect::to("/login?reason=bye").into_response())

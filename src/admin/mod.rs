@@ -14,6 +14,7 @@ pub mod markdown;
 pub mod products;
 pub mod session;
 pub mod staff;
+pub mod store;
 
 use std::net::SocketAddr;
 
@@ -27,7 +28,6 @@ use serde::Deserialize;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
-use tower_sessions_sqlx_store::PostgresStore;
 
 use crate::http::AppState;
 
@@ -107,10 +107,13 @@ impl AdminSettings {
 /// escaping still could not run.
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
+/// Requests to the sign-in routes per minute and client.
+const LOGIN_PER_MINUTE: u32 = 30;
+
 /// The admin's routes, behind sessions, the CSRF guard and the error pages.
 pub fn router(state: &AppState) -> Router<AppState> {
     let settings = &state.admin;
-    let store = PostgresStore::new(state.pool.clone());
+    let store = store::SessionRows::new(state.pool.clone());
     let idle = time::Duration::seconds(settings.idle_timeout.num_seconds());
     let sessions = SessionManagerLayer::new(store)
         .with_name("comptoir_session")
@@ -118,9 +121,13 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .with_same_site(SameSite::Lax)
         .with_secure(settings.secure_cookies)
         .with_path("/")
-        .with_expiry(Expiry::OnInactivity(idle));
+        .with_expiry(Expiry::OnInactivity(idle))
+        // Every request counts as activity (typing in a checked-live form included).
+        .with_always_save(true);
     let pages = Router::new()
-        .merge(login::router())
+        // Sign-in attempts from one client are also rate limited, before any password
+        // work: the throttle in `auth` counts failures, this bounds the load.
+        .merge(login::router().route_layer(state.limits.rate_limit(LOGIN_PER_MINUTE)))
         .merge(dashboard::router())
         .merge(products::router())
         .merge(categories::router())

@@ -16,7 +16,9 @@ use uuid::Uuid;
 
 use aggregates::services::{PRODUCT_REFERENCE_SCOPE, PRODUCT_SLUG_SCOPE};
 use aggregates::staff::Permission;
-use aggregates::{Money, ProductCommand, ProductError, Reference, Slug, StockCommand, VatRate};
+use aggregates::{
+    Money, ProductCommand, ProductError, Reference, Slug, StockCommand, StockError, VatRate,
+};
 
 use crate::admin::chart::amount;
 use crate::admin::error::{urlencode, AdminError};
@@ -379,7 +381,7 @@ async fn bulk(
         return Ok(Redirect::to(&back).into_response());
     }
     let metadata = context.metadata(aggregates::Actor::Staff(admin.user.id));
-    let (mut done, mut failed) = (0, 0);
+    let (mut done, mut failed, mut last_changed) = (0, 0, None);
     for id in &ids {
         match state
             .bus
@@ -387,12 +389,16 @@ async fn bulk(
             .execute(&id.to_string(), command.clone(), &metadata)
             .await
         {
-            Ok(()) => done += 1,
+            Ok(()) => {
+                done += 1;
+                last_changed = Some(id);
+            }
             Err(CommandError::Refused(_)) => failed += 1,
             Err(error) => return Err(AdminError::internal("bulk change", error)),
         }
     }
-    if let Some(last) = ids.last() {
+    // The views apply events in order: once the last change is in, all of them are.
+    if let Some(last) = last_changed {
         settle(&state, "Product", &last.to_string()).await;
     }
     let message = fill(
@@ -532,6 +538,14 @@ impl ProductForm {
         } else {
             Slug::new(self.slug.trim()).ok()
         }
+    }
+}
+
+/// A refusal of the product aggregate that is not about one field, in words.
+fn refusal(t: &Texts, error: &ProductError) -> &'static str {
+    match error {
+        ProductError::Archived | ProductError::AlreadyArchived => t.refused_archived,
+        _ => t.refused_generic,
     }
 }
 
@@ -1050,13 +1064,21 @@ async fn update(
     ) else {
         return render_details(&state, &admin, &row, &values, &errors, unprocessable).await;
     };
+    // What changed is judged against the product's own stream, not the view (which may
+    // lag): a price set back to what the view still shows is a real change.
+    let current = state
+        .bus
+        .products
+        .load(&id.to_string())
+        .await
+        .map_err(|e| AdminError::internal("loading a product", e))?;
     let mut commands = Vec::new();
     let name = values.name.trim().to_owned();
     let meta = values.meta_description.trim().to_owned();
-    if name != row.name
-        || values.description != row.description
-        || category_id != row.category_id
-        || meta != row.meta_description
+    if name != current.name()
+        || values.description != current.description()
+        || Some(category_id) != current.category_id()
+        || meta != current.meta_description()
     {
         commands.push(ProductCommand::EditProductDetails {
             name,
@@ -1065,13 +1087,13 @@ async fn update(
             meta_description: meta,
         });
     }
-    if price_ht.amount() != row.price_ht {
+    if price_ht != current.price_ht() {
         commands.push(ProductCommand::ChangeProductPrice { price_ht });
     }
-    if vat_rate.percent() != row.vat_rate.normalize() {
+    if vat_rate != current.vat_rate() {
         commands.push(ProductCommand::ChangeProductVatRate { vat_rate });
     }
-    if let Some(slug) = checked.slug.filter(|s| s.as_str() != row.slug) {
+    if let Some(slug) = checked.slug.filter(|s| Some(s) != current.slug()) {
         commands.push(ProductCommand::ChangeProductSlug { slug });
     }
     let metadata = context.metadata(aggregates::Actor::Staff(admin.user.id));
@@ -1091,7 +1113,7 @@ async fn update(
                         render_details(&state, &admin, &row, &values, &errors, unprocessable).await
                     }
                     None => {
-                        admin.flash("error", error.to_string()).await;
+                        admin.flash("error", refusal(t, &error)).await;
                         Ok(Redirect::to(&format!("/admin/products/{id}")).into_response())
                     }
                 };
@@ -1136,7 +1158,7 @@ async fn change_status(
             admin.flash("success", message).await;
         }
         Err(CommandError::Refused(ProductError::NotFound)) => return Err(AdminError::NotFound),
-        Err(CommandError::Refused(error)) => admin.flash("error", error.to_string()).await,
+        Err(CommandError::Refused(error)) => admin.flash("error", refusal(t, &error)).await,
         Err(error) => return Err(AdminError::internal("changing a product's status", error)),
     }
     Ok(Redirect::to(&format!("/admin/products/{id}")).into_response())
@@ -1276,14 +1298,6 @@ async fn adjust_stock(
             format!("{reason}: {note}")
         }
     };
-    // The current count comes from the stock's own stream, not the view: an inventory
-    // sets an absolute figure and must not be computed from a stale one.
-    let stock = state
-        .bus
-        .stock
-        .load(&id.to_string())
-        .await
-        .map_err(|e| AdminError::internal("loading stock", e))?;
     let command = match (values.reason.as_str(), quantity) {
         ("received", Some(q)) if q > 0 && q <= i64::from(u32::MAX) => {
             Some(StockCommand::ReceiveStock {
@@ -1297,11 +1311,11 @@ async fn adjust_stock(
             delta: -q,
             reason: with_note("damaged"),
         }),
-        ("inventory", Some(q)) if q >= 0 => {
-            let delta = q - stock.on_hand();
-            (delta != 0).then(|| StockCommand::AdjustStock {
+        // The difference is worked out by the stock itself, when the command runs.
+        ("inventory", Some(q)) if (0..=i64::from(u32::MAX)).contains(&q) => {
+            Some(StockCommand::CountStock {
                 product_id: id,
-                delta,
+                counted: u32::try_from(q).unwrap_or(u32::MAX),
                 reason: with_note("inventory"),
             })
         }
@@ -1335,7 +1349,23 @@ async fn adjust_stock(
             Ok(()) => {}
             Err(CommandError::Refused(error)) => {
                 let mut errors = FieldErrors::new();
-                errors.insert("quantity", error.to_string());
+                let message = match error {
+                    StockError::InsufficientStock {
+                        requested,
+                        available,
+                    } => fill(
+                        t.stock_insufficient,
+                        &[
+                            ("requested", &requested.to_string()),
+                            ("available", &available.to_string()),
+                        ],
+                    ),
+                    StockError::QuantityOutOfRange | StockError::QuantityNotPositive => {
+                        t.quantity_invalid.to_owned()
+                    }
+                    _ => t.refused_generic.to_owned(),
+                };
+                errors.insert("quantity", message);
                 return render_stock(
                     &state,
                     &admin,

@@ -93,8 +93,10 @@ pub async fn flash(session: &Session, kind: &str, message: impl Into<String>) {
     }
 }
 
-/// Takes the message left for this page, if any.
+/// Takes the message left for this page, if any (the session is only changed when there
+/// is one).
 pub async fn take_flash(session: &Session) -> Option<Flash> {
+    session.get::<Flash>(FLASH).await.ok().flatten()?;
     session.remove::<Flash>(FLASH).await.ok().flatten()
 }
 
@@ -126,6 +128,29 @@ impl StaffUser {
     }
 }
 
+/// Where to come back to after signing in: this page for a plain GET, the page htmx was
+/// on for its requests, the dashboard for a form post (which is not replayed).
+fn come_back_to(parts: &Parts) -> String {
+    let page_of = |url: &str| {
+        url.split_once("://")
+            .and_then(|(_, rest)| rest.find('/').map(|i| rest[i..].to_owned()))
+    };
+    if is_htmx(&parts.headers) {
+        if let Some(page) = parts
+            .headers
+            .get("hx-current-url")
+            .and_then(|v| v.to_str().ok())
+            .and_then(page_of)
+        {
+            return page;
+        }
+    }
+    match (&parts.method, parts.uri.path_and_query()) {
+        (&Method::GET, Some(path)) => path.as_str().to_owned(),
+        _ => "/admin".to_owned(),
+    }
+}
+
 fn is_htmx(headers: &HeaderMap) -> bool {
     headers.get("hx-request").is_some_and(|v| v == "true")
 }
@@ -137,12 +162,9 @@ impl FromRequestParts<AppState> for StaffUser {
         let session = Session::from_request_parts(parts, state)
             .await
             .map_err(|(_, why)| AdminError::internal("session", why))?;
+        let next = come_back_to(parts);
         let sign_in = |reason: Option<&'static str>| AdminError::SignIn {
-            next: parts
-                .uri
-                .path_and_query()
-                .map(|p| p.as_str().to_owned())
-                .unwrap_or_else(|| "/admin".into()),
+            next: next.clone(),
             reason,
             htmx: is_htmx(&parts.headers),
         };
@@ -179,9 +201,10 @@ impl FromRequestParts<AppState> for StaffUser {
 }
 
 /// Whether the request comes from a page of this site, by the browser's own word: the
-/// `Origin` header, else `Sec-Fetch-Site`. Clients that send neither (not a browser, or a
-/// very old one) are left to the token.
-fn same_origin(headers: &HeaderMap, public_origin: Option<&str>) -> bool {
+/// `Origin` header (the configured public URL, or this host with the scheme the site is
+/// served with: https when cookies are `Secure`), else `Sec-Fetch-Site`. Clients that send
+/// neither (not a browser, or a very old one) are left to the token.
+fn same_origin(headers: &HeaderMap, public_origin: Option<&str>, https: bool) -> bool {
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
     if let Some(origin) = headers.get(header::ORIGIN) {
         let Ok(origin) = origin.to_str() else {
@@ -190,8 +213,13 @@ fn same_origin(headers: &HeaderMap, public_origin: Option<&str>) -> bool {
         if public_origin.is_some_and(|allowed| allowed.trim_end_matches('/') == origin) {
             return true;
         }
-        let origin_host = origin.split_once("://").map(|(_, rest)| rest);
-        return origin_host.is_some() && origin_host == host;
+        let scheme = if https { "https" } else { "http" };
+        return match (origin.split_once("://"), host) {
+            (Some((origin_scheme, origin_host)), Some(host)) => {
+                origin_scheme == scheme && origin_host == host
+            }
+            _ => false,
+        };
     }
     match headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
         Some(site) => site == "same-origin" || site == "none",
@@ -224,20 +252,37 @@ pub async fn csrf_guard(
                 user_agent: context.user_agent.as_deref(),
                 ..Attempt::default()
             };
-            if let Err(error) =
-                auth::record(&state.pool, SecurityEventKind::CsrfRefused, &attempt).await
+            if let Err(error) = async {
+                let mut conn = state.pool.acquire().await?;
+                auth::record(&mut conn, SecurityEventKind::CsrfRefused, &attempt).await
+            }
+            .await
             {
                 tracing::warn!(%error, "security event not recorded");
             }
             AdminError::Csrf.into_response()
         }
     };
-    if !same_origin(request.headers(), state.admin.public_origin.as_deref()) {
+    let https = state.admin.secure_cookies;
+    if !same_origin(
+        request.headers(),
+        state.admin.public_origin.as_deref(),
+        https,
+    ) {
         return refuse("origin").await;
     }
     let expected = match session.get::<String>(CSRF).await {
         Ok(Some(token)) => token,
-        Ok(None) => return refuse("no token in session").await,
+        // A same-site form whose session has ended meanwhile (left open past the idle
+        // timeout): nothing is done, and the staff member is asked to sign in again.
+        Ok(None) => {
+            return AdminError::SignIn {
+                next: "/admin".into(),
+                reason: Some("expired"),
+                htmx: is_htmx(request.headers()),
+            }
+            .into_response()
+        }
         Err(error) => return AdminError::from(error).into_response(),
     };
     let header_token = request
@@ -294,11 +339,14 @@ mod tests {
     #[test]
     fn another_origin_is_refused() {
         let h = headers(&[("host", "shop.test"), ("origin", "https://evil.test")]);
-        assert!(!same_origin(&h, None));
+        assert!(!same_origin(&h, None, true));
         let h = headers(&[("host", "shop.test"), ("origin", "null")]);
-        assert!(!same_origin(&h, None));
+        assert!(!same_origin(&h, None, true));
         let h = headers(&[("host", "shop.test"), ("sec-fetch-site", "cross-site")]);
-        assert!(!same_origin(&h, None));
+        assert!(!same_origin(&h, None, true));
+        // The same host over plain HTTP is another origin when the site is HTTPS.
+        let h = headers(&[("host", "shop.test"), ("origin", "http://shop.test")]);
+        assert!(!same_origin(&h, None, true));
     }
 
     #[test]
@@ -307,10 +355,12 @@ mod tests {
             ("host", "shop.test:8080"),
             ("origin", "http://shop.test:8080"),
         ]);
-        assert!(same_origin(&h, None));
+        assert!(same_origin(&h, None, false));
+        let h = headers(&[("host", "shop.test"), ("origin", "https://shop.test")]);
+        assert!(same_origin(&h, None, true));
         let h = headers(&[("host", "10.0.0.2"), ("origin", "https://shop.test")]);
-        assert!(same_origin(&h, Some("https://shop.test/")));
+        assert!(same_origin(&h, Some("https://shop.test/"), true));
         let h = headers(&[("host", "shop.test"), ("sec-fetch-site", "same-origin")]);
-        assert!(same_origin(&h, None));
+        assert!(same_origin(&h, None, true));
     }
 }

@@ -117,7 +117,10 @@ async fn run(
             settle(state, "StaffAccount", &id.to_string()).await;
             admin.flash("success", admin.t.staff_done).await;
         }
-        Err(CommandError::Refused(error)) => admin.flash("error", error.to_string()).await,
+        Err(CommandError::Refused(error)) => {
+            tracing::info!(%error, "staff change refused");
+            admin.flash("error", admin.t.refused_generic).await
+        }
         Err(error) => return Err(AdminError::internal("changing a staff account", error)),
     }
     Ok(Redirect::to("/admin/staff").into_response())

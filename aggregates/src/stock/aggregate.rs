@@ -57,6 +57,41 @@ pub struct Stock {
 }
 
 impl Stock {
+    /// The event of adding `delta` units (negative: removing them) for `reason`.
+    fn adjustment(
+        &self,
+        product_id: Uuid,
+        delta: i64,
+        reason: &str,
+    ) -> Result<StockEvent, StockError> {
+        if delta == 0 {
+            return Err(StockError::ZeroAdjustment);
+        }
+        let reason = reason.trim().to_owned();
+        if reason.is_empty() {
+            return Err(StockError::ReasonRequired);
+        }
+        let on_hand = self
+            .on_hand
+            .checked_add(delta)
+            .ok_or(StockError::QuantityOutOfRange)?;
+        let available = on_hand - self.reserved();
+        // Reserved units are promised to customers: an adjustment may not take them.
+        if available < 0 {
+            return Err(StockError::InsufficientStock {
+                requested: delta.saturating_neg(),
+                available: self.available(),
+            });
+        }
+        Ok(StockEvent::StockAdjusted {
+            product_id,
+            delta,
+            reason,
+            on_hand,
+            available,
+        })
+    }
+
     /// The product, once anything happened to its stock.
     pub fn product_id(&self) -> Option<Uuid> {
         self.product_id
@@ -175,33 +210,22 @@ impl Aggregate for Stock {
                 reason,
             } => {
                 let product_id = self.product(product_id)?;
-                if delta == 0 {
-                    return Err(StockError::ZeroAdjustment);
-                }
-                let reason = reason.trim().to_owned();
-                if reason.is_empty() {
+                let event = self.adjustment(product_id, delta, &reason)?;
+                sink.write(event, self).await;
+            }
+            StockCommand::CountStock {
+                product_id,
+                counted,
+                reason,
+            } => {
+                let product_id = self.product(product_id)?;
+                let delta = i64::from(counted) - self.on_hand;
+                if delta != 0 {
+                    let event = self.adjustment(product_id, delta, &reason)?;
+                    sink.write(event, self).await;
+                } else if reason.trim().is_empty() {
                     return Err(StockError::ReasonRequired);
                 }
-                let on_hand = self
-                    .on_hand
-                    .checked_add(delta)
-                    .ok_or(StockError::QuantityOutOfRange)?;
-                let available = on_hand - self.reserved();
-                // Reserved units are promised to customers: an adjustment may not take them.
-                if available < 0 {
-                    return Err(StockError::InsufficientStock {
-                        requested: delta.saturating_neg(),
-                        available: self.available(),
-                    });
-                }
-                let event = StockEvent::StockAdjusted {
-                    product_id,
-                    delta,
-                    reason,
-                    on_hand,
-                    available,
-                };
-                sink.write(event, self).await;
             }
             StockCommand::ReserveStock {
                 product_id,

@@ -50,6 +50,17 @@ pub enum StockCommand {
         /// Why, required.
         reason: String,
     },
+    /// Sets the count on hand to what an inventory found; the difference is worked out
+    /// against the stock as it is when the command runs (not as a screen last showed it),
+    /// and recorded as an adjustment. Counting what is already there records nothing.
+    CountStock {
+        /// The product (= stream id).
+        product_id: Uuid,
+        /// Units counted on the shelf.
+        counted: u32,
+        /// Why, required (`inventory`, with a note).
+        reason: String,
+    },
     /// Holds units for an order until it is paid or the hold expires.
     ReserveStock {
         /// The product (= stream id).

@@ -138,6 +138,50 @@ async fn adjusting_stock_records_the_reason_and_new_figures() {
 }
 
 #[tokio::test]
+async fn an_inventory_count_adjusts_by_the_difference_with_the_current_count() {
+    StockTest::with(())
+        .given(vec![received(5, 5), reserved(1, 2, 5, 3)])
+        .when_async(StockCommand::CountStock {
+            product_id: product(),
+            counted: 3,
+            reason: "inventory".to_owned(),
+        })
+        .await
+        .then_expect_events(vec![StockEvent::StockAdjusted {
+            product_id: product(),
+            delta: -2,
+            reason: "inventory".to_owned(),
+            on_hand: 3,
+            available: 1,
+        }]);
+}
+
+#[tokio::test]
+async fn counting_what_is_there_records_nothing_and_counting_below_reservations_is_refused() {
+    StockTest::with(())
+        .given(vec![received(5, 5)])
+        .when_async(StockCommand::CountStock {
+            product_id: product(),
+            counted: 5,
+            reason: "inventory".to_owned(),
+        })
+        .await
+        .then_expect_events(vec![]);
+    StockTest::with(())
+        .given(vec![received(5, 5), reserved(1, 2, 5, 3)])
+        .when_async(StockCommand::CountStock {
+            product_id: product(),
+            counted: 1,
+            reason: "inventory".to_owned(),
+        })
+        .await
+        .then_expect_error(StockError::InsufficientStock {
+            requested: 4,
+            available: 3,
+        });
+}
+
+#[tokio::test]
 async fn adjusting_below_what_is_reserved_is_refused() {
     StockTest::with(())
         .given(vec![received(5, 5), reserved(1, 2, 5, 3)])

@@ -123,7 +123,7 @@ texts! {
     role_owner, role_manager, role_operator, role_accountant, role_support,
     // login
     login_title, login_email, login_password, login_submit, login_failed, login_locked,
-    login_ended, login_expired, login_logged_out, login_disabled, csrf_failed, forbidden_title,
+    login_ended, login_expired, login_logged_out, login_busy, csrf_failed, forbidden_title,
     forbidden_body, not_found_title, not_found_body, sessions_ended,
     // dashboard
     dashboard_title, revenue_today, revenue_7, revenue_30, ttc, ht, orders_pending,
@@ -144,7 +144,7 @@ texts! {
     tab_history, tab_images, images_none, images_later, history_none, who, when, what,
     stock_adjust, stock_quantity, stock_reason, reason_received, reason_inventory,
     reason_damaged, reason_correction, stock_note, stock_adjusted, stock_movements,
-    stock_inventory_hint, reference_taken, field_required, field_too_long, invalid_number,
+    stock_inventory_hint, refused_archived, refused_generic, stock_insufficient, reference_taken, field_required, field_too_long, invalid_number,
     invalid_price, invalid_vat, invalid_slug, invalid_reference, unknown_category,
     quantity_invalid, storefront_preview_note, in_stock_label, out_of_stock_label,
     // history
