@@ -815,3 +815,418 @@ async fn api_bench(seconds: u64) {
     }
     let _ = stop.send(true);
 }
+
+/// Places demo-like orders (customers drawn from a list, 1 to 3 lines, spread over the
+/// last 90 days, in every status as the demo spreads them) until `missing` more exist,
+/// after restocking every published product: the demo's own stock (3 to 40 a product)
+/// runs out long before 10,000 orders. Returns (placed, refused).
+async fn top_up_orders(bus: &CommandBus, pool: &PgPool, missing: u64) -> (u64, u64) {
+    use aggregates::order::OrderCommand;
+    use aggregates::stock::StockCommand;
+    use rand::rngs::StdRng;
+    use rand::seq::IndexedRandom;
+    use rand::{Rng, SeedableRng};
+    const FIRST: [&str; 8] = [
+        "Camille", "Louis", "Léa", "Hugo", "Chloé", "Jules", "Manon", "Lucas",
+    ];
+    const LAST: [&str; 8] = [
+        "Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand",
+    ];
+    let system = EventMetadata::system();
+    let products: Vec<Uuid> = sqlx::query_scalar(
+        "select product_id from catalog_products where published order by reference",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    for id in &products {
+        bus.stock
+            .execute(
+                &id.to_string(),
+                StockCommand::ReceiveStock {
+                    product_id: *id,
+                    quantity: 100_000,
+                    note: "bench".into(),
+                },
+                &system,
+            )
+            .await
+            .unwrap();
+    }
+    let mut rng = StdRng::seed_from_u64(4242);
+    let now = Utc::now();
+    let (mut placed, mut refused) = (0u64, 0u64);
+    while placed < missing {
+        assert!(refused <= missing, "too many orders refused ({refused})");
+        let first = FIRST[rng.random_range(0..FIRST.len())];
+        let last = LAST[rng.random_range(0..LAST.len())];
+        let count = rng.random_range(1..=3usize);
+        let items: Vec<RequestedItem> = products
+            .choose_multiple(&mut rng, count)
+            .map(|product_id| RequestedItem {
+                product_id: *product_id,
+                quantity: rng.random_range(1..=2),
+            })
+            .collect();
+        let payment_method = if rng.random_ratio(1, 4) {
+            PaymentMethod::Stripe
+        } else {
+            PaymentMethod::Pickup
+        };
+        let placed_at = now - chrono::Duration::minutes(rng.random_range(0..90 * 24 * 60));
+        let request = OrderRequest {
+            order_id: Uuid::now_v7(),
+            customer_email: Email::try_from(
+                format!(
+                    "{}.{}@example.fr",
+                    first.to_lowercase(),
+                    last.to_lowercase()
+                )
+                .as_str(),
+            )
+            .unwrap(),
+            customer_name: format!("{first} {last}"),
+            customer_phone: Phone::try_from("06 12 34 56 78").unwrap(),
+            pickup_location: "Atelier".into(),
+            payment_method,
+            items,
+        };
+        let order = match place_order(
+            bus,
+            request,
+            &system,
+            placed_at,
+            chrono::Duration::minutes(30),
+        )
+        .await
+        {
+            Ok(order) => order,
+            Err(_) => {
+                refused += 1;
+                continue;
+            }
+        };
+        placed += 1;
+        let roll = rng.random_range(0..100);
+        let paid = |reference: String| OrderCommand::ConfirmPayment {
+            provider: if payment_method == PaymentMethod::Stripe {
+                "stripe".into()
+            } else {
+                "counter".into()
+            },
+            reference,
+            amount: order.totals.total_ttc,
+            paid_at: placed_at + chrono::Duration::minutes(5),
+        };
+        let mut steps = Vec::new();
+        if payment_method == PaymentMethod::Stripe && roll >= 10 {
+            steps.push(paid(format!("pi_bench_{}", order.order_number)));
+        }
+        if roll >= 25 {
+            steps.push(OrderCommand::ConfirmOrder);
+        }
+        if (40..90).contains(&roll) {
+            steps.push(OrderCommand::MarkReadyForPickup);
+        }
+        if (55..90).contains(&roll) {
+            if payment_method == PaymentMethod::Pickup {
+                steps.push(paid(format!("cash-{}", order.order_number)));
+            }
+            steps.push(OrderCommand::CompleteOrder);
+        }
+        if roll >= 90 {
+            steps.push(OrderCommand::CancelOrder {
+                reason: "annulée (bench)".into(),
+            });
+        }
+        let id = order.order_id.to_string();
+        for step in steps {
+            bus.orders.execute(&id, step, &system).await.unwrap();
+        }
+    }
+    (placed, refused)
+}
+
+/// A GET as a browser on this site sends it, from 192.0.2.1.
+fn admin_get(path: &str, cookie: Option<&str>) -> axum::http::Request<axum::body::Body> {
+    use axum::http::header;
+    let mut request = axum::http::Request::get(path)
+        .header(header::HOST, "shop.test")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    if let Some(cookie) = cookie {
+        request
+            .headers_mut()
+            .insert(header::COOKIE, cookie.parse().unwrap());
+    }
+    request
+        .extensions_mut()
+        .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+            [192, 0, 2, 1],
+            4000,
+        ))));
+    request
+}
+
+/// Sends one request through the router; answers its status, the session cookie it set
+/// (if any), its body, and how long the whole exchange took (body read included).
+async fn admin_send(
+    app: &axum::Router,
+    request: axum::http::Request<axum::body::Body>,
+) -> (
+    axum::http::StatusCode,
+    Option<String>,
+    axum::body::Bytes,
+    Duration,
+) {
+    use tower::ServiceExt;
+    let started = Instant::now();
+    let response = app.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let cookie = response
+        .headers()
+        .get_all(axum::http::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok()?.split(';').next())
+        .find(|pair| pair.starts_with("comptoir_session="))
+        .map(str::to_owned);
+    let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    (status, cookie, body, started.elapsed())
+}
+
+/// Signs `email` in as tests/admin.rs does: the sign-in page for a session and its CSRF
+/// token, then the form. Answers the signed-in session cookie.
+async fn admin_sign_in(app: &axum::Router, email: &str, password: &str) -> String {
+    use axum::http::{header, Method, StatusCode};
+    let (status, cookie, body, _) = admin_send(app, admin_get("/login", None)).await;
+    assert_eq!(status, StatusCode::OK);
+    let cookie = cookie.expect("the sign-in page sets a session cookie");
+    let html = String::from_utf8_lossy(&body);
+    let marker = "name=\"_csrf\" value=\"";
+    let start = html.find(marker).expect("a CSRF field") + marker.len();
+    let csrf = &html[start..start + 64];
+    let form =
+        serde_urlencoded::to_string([("email", email), ("password", password), ("_csrf", csrf)])
+            .unwrap();
+    let mut request = axum::http::Request::builder()
+        .method(Method::POST)
+        .uri("/login")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::HOST, "shop.test")
+        // The settings are the defaults (secure cookies): this site is https://shop.test.
+        .header(header::ORIGIN, "https://shop.test")
+        .header(header::COOKIE, &cookie)
+        .body(axum::body::Body::from(form))
+        .unwrap();
+    request
+        .extensions_mut()
+        .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+            [192, 0, 2, 1],
+            4000,
+        ))));
+    let (status, signed_in, body, _) = admin_send(app, request).await;
+    assert_eq!(
+        status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    signed_in.expect("signing in sets a new session cookie")
+}
+
+/// The `p`th percentile (nearest rank) of sorted durations, in milliseconds.
+fn percentile_ms(sorted: &[Duration], p: f64) -> f64 {
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1].as_secs_f64() * 1000.0
+}
+
+async fn admin_bench(target_orders: u64, requests: u64) {
+    use axum::http::StatusCode;
+    const TARGET_MS: f64 = 50.0;
+    let (_bench, pool) = start("admin_bench").await;
+    let bus = CommandBus::new(pool.clone());
+    let consumers = comptoir::app::consumers(&bus);
+
+    let started = Instant::now();
+    let summary = comptoir::demo::seed(
+        &bus,
+        comptoir::demo::DemoSize {
+            products: 160,
+            orders: u32::try_from(target_orders).unwrap(),
+            seed: 42,
+        },
+    )
+    .await
+    .unwrap();
+    projections::Projector::new(pool.clone(), consumers.clone())
+        .run_once()
+        .await
+        .unwrap();
+    println!(
+        "admin: {summary} (asked for {target_orders} orders), seeded and projected in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    let count = |sql: &'static str| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(sql)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    let orders = count("select count(*) from orders").await;
+    let missing = target_orders.saturating_sub(orders as u64);
+    if missing > 0 {
+        let started = Instant::now();
+        let (placed, refused) = top_up_orders(&bus, &pool, missing).await;
+        projections::Projector::new(pool.clone(), consumers.clone())
+            .run_once()
+            .await
+            .unwrap();
+        println!(
+            "admin: the demo's stock ran out after {orders} orders: restocked every published product and placed {placed} more demo-like orders ({refused} refused) in {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
+    }
+    comptoir::auth::create_account(
+        &bus,
+        "bench@shop.test",
+        "Bench",
+        "owner",
+        "une phrase de passe solide".into(),
+        aggregates::Actor::System,
+    )
+    .await
+    .unwrap();
+    projections::Projector::new(pool.clone(), consumers)
+        .run_once()
+        .await
+        .unwrap();
+    sqlx::query("analyze").execute(&pool).await.unwrap();
+    let by_status: Vec<(String, i64)> =
+        sqlx::query_as("select status, count(*) from orders group by status order by status")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    println!(
+        "admin: {} events, {} orders ({}; {} placed in the last 31 days), {} products, {} audit trail rows, {} reviews; seeding took {:.1} s in all",
+        count("select count(*) from events").await,
+        count("select count(*) from orders").await,
+        by_status
+            .iter()
+            .map(|(status, n)| format!("{n} {status}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        count("select count(*) from orders where placed_at >= now() - interval '31 days'").await,
+        count("select count(*) from admin_products").await,
+        count("select count(*) from audit_trail").await,
+        count("select count(*) from reviews").await,
+        started.elapsed().as_secs_f64()
+    );
+    // The product with the longest history: the worst case for its stock and history tabs.
+    let (product, movements): (String, i64) = sqlx::query_as(
+        "select aggregate_id, count(*) from audit_trail
+          where aggregate_type in ('Product', 'Stock')
+          group by aggregate_id order by count(*) desc, aggregate_id limit 1",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    println!(
+        "admin: product {{id}} = {product}, the busiest: {movements} product and stock events"
+    );
+
+    let state = comptoir::http::AppState {
+        pool: pool.clone(),
+        bus: bus.clone(),
+        max_lag: 1_000_000,
+        reservation_ttl: chrono::Duration::minutes(30),
+        media_base_url: "/media".into(),
+        limits: Default::default(),
+        read_cache: Arc::new(comptoir::api::cache::ReadCache::disabled()),
+        key_cache: Arc::new(comptoir::api::cache::KeyCache::disabled()),
+        admin: Default::default(),
+    };
+    let app = comptoir::http::router(state);
+    let mut cookie = admin_sign_in(&app, "bench@shop.test", "une phrase de passe solide").await;
+
+    let pages = [
+        "/admin",
+        "/admin/products",
+        "/admin/products?q=pneu&sort=price&dir=desc",
+        "/admin/products?q=michelin&sort=price&dir=desc",
+        "/admin/products?page=3",
+        "/admin/products/{id}",
+        "/admin/products/{id}/stock",
+        "/admin/products/{id}/history",
+        "/admin/categories",
+    ];
+    println!(
+        "admin: {requests} sequential requests a page after 10 warm-up ones, each followed by a GET /health through the same router; times in ms, body read included"
+    );
+    let mut all_health = Vec::new();
+    let mut worst: Option<(f64, &str)> = None;
+    for label in pages {
+        let path = label.replace("{id}", &product);
+        let mut page_times = Vec::new();
+        let mut health_times = Vec::new();
+        let mut size = 0;
+        for n in 0..10 + requests {
+            let (status, set, body, elapsed) =
+                admin_send(&app, admin_get(&path, Some(&cookie))).await;
+            assert_eq!(
+                status,
+                StatusCode::OK,
+                "{path}: {}",
+                String::from_utf8_lossy(&body)
+            );
+            if let Some(set) = set {
+                cookie = set;
+            }
+            size = body.len();
+            let (status, _, _, health) = admin_send(&app, admin_get("/health", None)).await;
+            assert_eq!(status, StatusCode::OK);
+            if n >= 10 {
+                page_times.push(elapsed);
+                health_times.push(health);
+            }
+        }
+        page_times.sort();
+        health_times.sort();
+        let p95 = percentile_ms(&page_times, 95.0);
+        let health_p95 = percentile_ms(&health_times, 95.0);
+        println!(
+            "admin: {label:<46} p50 {:>7.2}  p95 {:>7.2}  p99 {:>7.2}  max {:>7.2}  p95/50 ms {:>5.2}  | /health p95 {:>6.3}, page/health {:>6.0}x  ({} KB)",
+            percentile_ms(&page_times, 50.0),
+            p95,
+            percentile_ms(&page_times, 99.0),
+            percentile_ms(&page_times, 100.0),
+            p95 / TARGET_MS,
+            health_p95,
+            p95 / health_p95,
+            size / 1024
+        );
+        if worst.is_none_or(|(ms, _)| p95 > ms) {
+            worst = Some((p95, label));
+        }
+        all_health.extend(health_times);
+    }
+    all_health.sort();
+    println!(
+        "admin: /health over the whole run ({} requests)         p50 {:>7.3}  p95 {:>7.3}  p99 {:>7.3}  max {:>7.3}",
+        all_health.len(),
+        percentile_ms(&all_health, 50.0),
+        percentile_ms(&all_health, 95.0),
+        percentile_ms(&all_health, 99.0),
+        percentile_ms(&all_health, 100.0)
+    );
+    if let Some((ms, label)) = worst {
+        println!(
+            "admin: slowest page {label}: p95 {ms:.2} ms ({}, target p95 < {TARGET_MS:.0} ms)",
+            if ms < TARGET_MS { "met" } else { "missed" }
+        );
+    }
+}

@@ -38,14 +38,11 @@ pub fn order_status_label(t: &Texts, status: &str) -> String {
     .to_owned()
 }
 
-#[derive(sqlx::FromRow)]
+/// Revenue (TTC, HT) over the last day, 7 days, 30 days.
 struct Revenue {
-    today_ttc: Decimal,
-    today_ht: Decimal,
-    week_ttc: Decimal,
-    week_ht: Decimal,
-    month_ttc: Decimal,
-    month_ht: Decimal,
+    today: (Decimal, Decimal),
+    week: (Decimal, Decimal),
+    month: (Decimal, Decimal),
 }
 
 #[derive(sqlx::FromRow)]
@@ -71,36 +68,40 @@ async fn dashboard(State(state): State<AppState>, admin: Admin) -> Result<Respon
     let french = admin.lang == crate::admin::i18n::Lang::Fr;
     let pool = &state.pool;
     let revenue_block = if admin.may(Permission::ViewRevenue) {
-        // Revenue counts every order not cancelled, by the day it was placed, in Paris.
-        let revenue: Revenue = sqlx::query_as(
-            "with o as (
+        // Revenue counts every order not cancelled, by the day it was placed, in Paris:
+        // one pass over the last 31 days gives each day's TTC and HT; the totals are sums
+        // of those 30 days.
+        let days: Vec<(NaiveDate, Decimal, Decimal)> = sqlx::query_as(
+            "with today as materialized (select (now() at time zone $1)::date as d),
+             placed as (
                  select (placed_at at time zone $1)::date as day, total_ttc, total_ht
                    from orders
                   where status <> 'cancelled' and placed_at >= now() - interval '31 days'
-             ), today as (select (now() at time zone $1)::date as d)
-             select coalesce(sum(total_ttc) filter (where day = d), 0) as today_ttc,
-                    coalesce(sum(total_ht) filter (where day = d), 0) as today_ht,
-                    coalesce(sum(total_ttc) filter (where day > d - 7), 0) as week_ttc,
-                    coalesce(sum(total_ht) filter (where day > d - 7), 0) as week_ht,
-                    coalesce(sum(total_ttc) filter (where day > d - 30), 0) as month_ttc,
-                    coalesce(sum(total_ht) filter (where day > d - 30), 0) as month_ht
-               from o, today",
-        )
-        .bind(SHOP_TIME_ZONE)
-        .fetch_one(pool)
-        .await?;
-        let days: Vec<(NaiveDate, Decimal)> = sqlx::query_as(
-            "with today as (select (now() at time zone $1)::date as d)
-             select day::date, coalesce(sum(o.total_ttc), 0)
-               from today, generate_series(today.d - 29, today.d, interval '1 day') as day
-               left join orders o
-                 on (o.placed_at at time zone $1)::date = day::date and o.status <> 'cancelled'
-                and o.placed_at >= now() - interval '31 days'
-              group by day order by day",
+             )
+             select g.day::date, coalesce(sum(p.total_ttc), 0), coalesce(sum(p.total_ht), 0)
+               from today
+              cross join generate_series(today.d - 29, today.d, interval '1 day') as g(day)
+               left join placed p on p.day = g.day::date
+              group by g.day order by g.day",
         )
         .bind(SHOP_TIME_ZONE)
         .fetch_all(pool)
         .await?;
+        let total = |last: usize| {
+            days.iter()
+                .rev()
+                .take(last)
+                .fold((Decimal::ZERO, Decimal::ZERO), |(ttc, ht), (_, t, h)| {
+                    (ttc + t, ht + h)
+                })
+        };
+        let revenue = Revenue {
+            today: total(1),
+            week: total(7),
+            month: total(30),
+        };
+        let chart_days: Vec<(NaiveDate, Decimal)> =
+            days.iter().map(|(day, ttc, _)| (*day, *ttc)).collect();
         let money = |v: Decimal| format!("{} €", chart::amount(v, french));
         let stat = |label: &str, ttc: Decimal, ht: Decimal| {
             html! {
@@ -113,13 +114,13 @@ async fn dashboard(State(state): State<AppState>, admin: Admin) -> Result<Respon
         };
         Some(html! {
             section.stats aria-label=(t.revenue_chart) {
-                (stat(t.revenue_today, revenue.today_ttc, revenue.today_ht))
-                (stat(t.revenue_7, revenue.week_ttc, revenue.week_ht))
-                (stat(t.revenue_30, revenue.month_ttc, revenue.month_ht))
+                (stat(t.revenue_today, revenue.today.0, revenue.today.1))
+                (stat(t.revenue_7, revenue.week.0, revenue.week.1))
+                (stat(t.revenue_30, revenue.month.0, revenue.month.1))
             }
             section.card {
                 h2 { (t.revenue_chart) }
-                (chart::revenue(&days, t.revenue_chart, t.revenue_chart_caption, french))
+                (chart::revenue(&chart_days, t.revenue_chart, t.revenue_chart_caption, french))
             }
         })
     } else {

@@ -45,22 +45,28 @@ pub async fn of_product(
 ) -> Result<Vec<Entry>, AdminError> {
     let t = lang.texts();
     let french = lang == Lang::Fr;
-    let types: &[&str] = match streams {
-        Streams::ProductAndStock => &["Product", "Stock"],
-        Streams::Stock => &["Stock"],
+    // The product's own events all (few; each edit is told against the one before), the
+    // stock's only the latest `limit` (many: every sale; each carries its own figures).
+    let read = |aggregate_type: &'static str, newest: Option<i64>| {
+        sqlx::query_as::<_, StoredEvent>(
+            "select * from (
+                 select position, transaction_id::text::bigint as tx, aggregate_type,
+                        aggregate_id, sequence, event_type, event_version,
+                        payload::text as payload, metadata::text as metadata, recorded_at
+                   from events where aggregate_type = $1 and aggregate_id = $2
+                  order by sequence desc limit $3
+             ) latest order by position",
+        )
+        .bind(aggregate_type)
+        .bind(product_id.to_string())
+        .bind(newest.unwrap_or(i64::MAX))
+        .fetch_all(&state.pool)
     };
-    let types: Vec<String> = types.iter().map(|s| s.to_string()).collect();
-    let raw: Vec<StoredEvent> = sqlx::query_as(
-        "select position, transaction_id::text::bigint as tx, aggregate_type, aggregate_id,
-                sequence, event_type, event_version, payload::text as payload,
-                metadata::text as metadata, recorded_at
-           from events where aggregate_type = any($1) and aggregate_id = $2
-          order by position",
-    )
-    .bind(&types)
-    .bind(product_id.to_string())
-    .fetch_all(&state.pool)
-    .await?;
+    let mut raw = read("Stock", Some(i64::try_from(limit).unwrap_or(i64::MAX))).await?;
+    if streams == Streams::ProductAndStock {
+        raw.extend(read("Product", None).await?);
+        raw.sort_by_key(|e| e.position);
+    }
     let events: Vec<Envelope> = raw
         .into_iter()
         .filter_map(|e| Envelope::decode(e).ok())
