@@ -1050,3 +1050,203 @@ async fn parallel_guesses_are_counted_like_sequential_ones() {
             .unwrap();
     assert_eq!(recorded, 5);
 }
+
+#[tokio::test]
+async fn the_catalog_is_managed_with_plain_forms() {
+    let admin = Admin::new().await;
+    admin.staff("owner@shop.test", StaffRole::Owner).await;
+    let mut browser = admin.signed_in("owner@shop.test").await;
+    // After each action, the page it sends to tells what happened (a toast in the page).
+    let follow = |answer: &Answer| answer.location().to_owned();
+
+    admin.get(&mut browser, "/admin/categories").await;
+    let answer = admin
+        .post(&mut browser, "/admin/categories", &[("name", "Freinage")])
+        .await;
+    let page = admin.get(&mut browser, &follow(&answer)).await;
+    assert!(page.body.contains("Catégorie créée."), "{}", page.body);
+    let category: Uuid = sqlx::query_scalar("select category_id from category_list")
+        .fetch_one(&admin.db.pool)
+        .await
+        .unwrap();
+    let mut products = Vec::new();
+    for (reference, name) in [("FR-1", "Plaquettes avant"), ("FR-2", "Disque arrière")] {
+        let answer = admin
+            .post(
+                &mut browser,
+                "/admin/products",
+                &[
+                    ("reference", reference),
+                    ("name", name),
+                    ("category_id", &category.to_string()),
+                    ("price_ht", "10"),
+                    ("vat_rate", "20"),
+                ],
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
+        products.push(
+            follow(&answer)
+                .trim_start_matches("/admin/products/")
+                .to_owned(),
+        );
+    }
+    let drafts = admin
+        .get(
+            &mut browser,
+            "/admin/products?status=draft&sort=name&dir=asc",
+        )
+        .await;
+    assert!(drafts.body.contains("2 produit(s)"), "{}", drafts.body);
+    let first = drafts.body.find("Disque arrière").unwrap();
+    assert!(
+        first < drafts.body.find("Plaquettes avant").unwrap(),
+        "sorted by name"
+    );
+
+    // Bulk publishing both.
+    let answer = admin
+        .post(
+            &mut browser,
+            "/admin/products/bulk",
+            &[
+                ("action", "publish"),
+                ("ids", &products[0]),
+                ("ids", &products[1]),
+                ("back", "/admin/products?status=published"),
+            ],
+        )
+        .await;
+    assert_eq!(answer.location(), "/admin/products?status=published");
+    let page = admin.get(&mut browser, &follow(&answer)).await;
+    assert!(
+        page.body.contains("2 produit(s) mis à jour, 0 refusé(s)."),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("2 produit(s)"));
+
+    // A price change shows in the history as old → new, with who did it.
+    let product = &products[0];
+    let answer = admin
+        .post(
+            &mut browser,
+            &format!("/admin/products/{product}"),
+            &[
+                ("name", "Plaquettes avant"),
+                ("category_id", &category.to_string()),
+                ("price_ht", "12,50"),
+                ("vat_rate", "20"),
+            ],
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
+    let page = admin.get(&mut browser, &follow(&answer)).await;
+    assert!(page.body.contains("Modifications enregistrées."));
+    assert!(page.body.contains("15,00 € TTC"), "{}", page.body);
+    let history = admin
+        .get(&mut browser, &format!("/admin/products/{product}/history"))
+        .await;
+    assert!(
+        history.body.contains("Prix HT : 10,00 € → 12,50 €"),
+        "{}",
+        history.body
+    );
+    assert!(history.body.contains("Publié dans la boutique"));
+    assert!(history.body.contains("owner@shop.test"), "who did it");
+
+    // Stock: received, counted, and a removal beyond what is there refused with its reason.
+    let stock = format!("/admin/products/{product}/stock");
+    for (reason, quantity) in [("received", "5"), ("inventory", "3")] {
+        let answer = admin
+            .post(
+                &mut browser,
+                &stock,
+                &[
+                    ("reason", reason),
+                    ("quantity", quantity),
+                    ("note", "BL 42"),
+                ],
+            )
+            .await;
+        assert_eq!(
+            answer.status,
+            StatusCode::SEE_OTHER,
+            "{reason}: {}",
+            answer.body
+        );
+    }
+    let page = admin.get(&mut browser, &stock).await;
+    assert!(
+        page.body.contains("id=\"stock-on-hand\">3<"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains("Inventaire (nouveau total en rayon) : BL 42"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains(">-2<"),
+        "the count's difference: {}",
+        page.body
+    );
+    let refused = admin
+        .post(
+            &mut browser,
+            &stock,
+            &[("reason", "damaged"), ("quantity", "10")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused.body.contains("Impossible de retirer 10"),
+        "{}",
+        refused.body
+    );
+    let out = admin.get(&mut browser, "/admin/products?stock=out").await;
+    assert!(out.body.contains("Disque arrière") && !out.body.contains("Plaquettes avant"));
+
+    // A category that still holds products is not deleted, and says how many.
+    let confirm = admin
+        .get(
+            &mut browser,
+            &format!("/admin/categories/{category}/delete"),
+        )
+        .await;
+    assert!(confirm
+        .body
+        .contains("Supprimer la catégorie « Freinage » ?"));
+    let answer = admin
+        .post(
+            &mut browser,
+            &format!("/admin/categories/{category}/delete"),
+            &[],
+        )
+        .await;
+    let page = admin.get(&mut browser, &follow(&answer)).await;
+    assert!(
+        page.body
+            .contains("Impossible de supprimer « Freinage » : elle contient encore 2 produit(s)."),
+        "{}",
+        page.body
+    );
+
+    // Archiving, after its confirmation page.
+    let confirm = admin
+        .get(&mut browser, &format!("/admin/products/{product}/archive"))
+        .await;
+    assert!(confirm.body.contains("disparaîtra de la boutique"));
+    let answer = admin
+        .post(
+            &mut browser,
+            &format!("/admin/products/{product}/status"),
+            &[("action", "archive")],
+        )
+        .await;
+    let page = admin.get(&mut browser, &follow(&answer)).await;
+    assert!(page.body.contains("Produit archivé."));
+    assert!(page.body.contains("badge-archived"));
+}
