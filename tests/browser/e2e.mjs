@@ -383,6 +383,80 @@ async function run(browser, pass) {
   if (aborted > 0) console.log(`    note: htmx logged ${aborted} console errors for superseded (aborted) requests`);
 }
 
+/** The same admin with JavaScript switched off, on a phone: plain forms, redirects, toasts
+ * rendered in the page, the CSS-only menu, confirmation pages instead of dialogs. */
+async function runWithoutJavaScript(browser) {
+  const name = 'nojs';
+  const suffix = `${Date.now().toString(36).toUpperCase()}N`;
+  const context = await browser.newContext({
+    viewport: { width: 375, height: 740 },
+    isMobile: true,
+    hasTouch: true,
+    javaScriptEnabled: false,
+    locale: 'fr-FR',
+  });
+  context.setDefaultTimeout(STEP_MS);
+  context.setDefaultNavigationTimeout(STEP_MS);
+  const page = await context.newPage();
+  const step = async (title, body) => {
+    const started = Date.now();
+    try {
+      await body();
+    } catch (error) {
+      const shot = await screenshot(page, `failure-${name}.png`).catch(() => 'none');
+      const detail = error instanceof Failure ? error.message : `${error.message}\n${await snippet(page)}`;
+      throw new Failure(`[${name}] ${title} (at ${page.url()}; screenshot ${shot}):\n${detail}`);
+    }
+    console.log(`ok  [${name}] ${title} (${Date.now() - started} ms)`);
+  };
+  const category = `Sans JS ${suffix}`;
+
+  await step('sign in with a plain form', async () => {
+    await page.goto(`${BASE_URL}/admin`);
+    await waitForPath(page, '/login');
+    await page.locator('#email').fill(ADMIN_EMAIL);
+    await page.locator('#password').fill(ADMIN_PASSWORD);
+    await page.locator('main form[action="/login"] button[type=submit]').click();
+    await waitForPath(page, '/admin');
+    const h1 = (await text(page, 'main h1')).trim();
+    if (h1 !== 'Tableau de bord') fail(`the dashboard's h1 is "${h1}"`);
+  });
+
+  await step('the menu opens without JavaScript', async () => {
+    if (await page.locator('#sidebar').isVisible()) fail('the sidebar shows before the menu is opened');
+    await page.locator('label.menu-toggle').click();
+    await expectVisible(page, '#sidebar', 'the sidebar after tapping the menu');
+    await page.locator('#sidebar a[href="/admin/categories"]').click();
+    await waitForPath(page, '/admin/categories');
+  });
+
+  await step('create a category: redirect and a toast in the page', async () => {
+    await page.locator('#name').fill(category);
+    await page.locator('form[action="/admin/categories"] button[type=submit]').click();
+    await waitForPath(page, '/admin/categories');
+    await expectToast(page, 'Catégorie créée.');
+    await expectVisible(page, `table.data a:text-is("${category}")`, 'the new category in the list');
+    await screenshot(page, `categories-${name}.png`);
+  });
+
+  await step('delete it through a confirmation page', async () => {
+    const row = page.locator('table.data tr', { has: page.locator(`a:text-is("${category}")`) });
+    await row.locator('a.btn-danger').click();
+    await until('the confirmation page', async () => new URL(page.url()).pathname.endsWith('/delete'));
+    await expectVisible(page, '.confirm h2', 'the question');
+    await page.locator('.confirm button.btn-danger').click();
+    await waitForPath(page, '/admin/categories');
+    await expectToast(page, 'Catégorie supprimée.');
+  });
+
+  await step('log out from the account menu', async () => {
+    await page.locator('details.user-menu > summary').click();
+    await page.locator('form.logout[action="/logout"] button').click();
+    await waitForPath(page, '/login');
+  });
+  await context.close();
+}
+
 const passes = [
   { name: 'desktop', viewport: { width: 1440, height: 900 }, phone: false },
   { name: 'phone', viewport: { width: 375, height: 740 }, phone: true },
@@ -412,6 +486,7 @@ try {
   });
   console.log(`chromium ${browser.version()} at ${BASE_URL}; screenshots in ${SCREENSHOTS}`);
   for (const pass of passes) await run(browser, pass);
+  await runWithoutJavaScript(browser);
   console.log(`e2e: all steps passed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 } catch (error) {
   status = 1;
