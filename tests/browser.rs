@@ -1,7 +1,8 @@
 //! The staff admin in a real browser: `comptoir serve --demo`, then `tests/browser/e2e.mjs`
 //! drives Debian's headless Chromium through it with playwright-core (sign-in, dashboard,
 //! categories, a product with live validation, publication, stock, the public API,
-//! preferences, sign-out), on a desktop and on a phone, then with JavaScript off.
+//! preferences, sign-out), on a desktop and on a phone, then with JavaScript off, then
+//! through axe-core's WCAG 2.1 A/AA rules on every page in both themes.
 //! Screenshots go to `screenshots/` at the root of the repository.
 //!
 //! Needs `/usr/bin/chromium` and `tests/browser/node_modules`: the test runs

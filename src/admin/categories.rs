@@ -211,7 +211,7 @@ async fn render_list(
         div.grid-2 {
             section.card {
                 @if rows.is_empty() { p.empty { (t.no_categories) } } @else {
-                    div.table-wrap { table.data {
+                    div.table-wrap tabindex="0" { table.data {
                         thead { tr {
                             th scope="col" { (t.name) } th scope="col" { (t.slug) }
                             th.num scope="col" { (t.products_in_category) }

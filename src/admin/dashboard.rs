@@ -182,7 +182,7 @@ async fn dashboard(State(state): State<AppState>, admin: Admin) -> Result<Respon
             section.card {
                 h2 { (t.latest_orders) }
                 @if latest.is_empty() { p.empty { (t.no_orders) } } @else {
-                    div.table-wrap { table.data {
+                    div.table-wrap tabindex="0" { table.data {
                         thead { tr { th scope="col" { (t.order_number) } th scope="col" { (t.customer) }
                             th scope="col" { (t.status) } th.num scope="col" { (t.total_ttc) } th scope="col" { (t.placed_at) } } }
                         tbody { @for order in &latest { tr {
@@ -199,7 +199,7 @@ async fn dashboard(State(state): State<AppState>, admin: Admin) -> Result<Respon
                 section.card {
                     h2 { (t.reviews_awaiting) }
                     @if list.is_empty() { p.empty { (t.no_reviews) } } @else {
-                        div.table-wrap { table.data {
+                        div.table-wrap tabindex="0" { table.data {
                             thead { tr { th scope="col" { (t.product) } th scope="col" { (t.customer) }
                                 th.num scope="col" { (t.rating) } th scope="col" { (t.comment) } th scope="col" { (t.submitted_at) } } }
                             tbody { @for review in list { tr {

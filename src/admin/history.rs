@@ -400,7 +400,7 @@ pub fn table(t: &Texts, lang: Lang, entries: &[Entry], with_movements: bool) -> 
     let french = lang == Lang::Fr;
     html! {
         @if entries.is_empty() { p.empty { (t.history_none) } } @else {
-            div.table-wrap { table.data.history {
+            div.table-wrap tabindex="0" { table.data.history {
                 thead { tr {
                     th scope="col" { (t.when) } th scope="col" { (t.who) } th scope="col" { (t.what) }
                     @if with_movements { th.num scope="col" { (t.movement) } th.num scope="col" { (t.h_on_hand_after) } }

@@ -303,7 +303,7 @@ async fn list(
                 }
             }
             @if rows.is_empty() { p.empty { (t.no_products) } } @else {
-                div.table-wrap { table.data {
+                div.table-wrap tabindex="0" { table.data {
                     thead { tr {
                         @if editable { th.select scope="col" { span.visually-hidden { (t.select_all) } } }
                         (sortable("reference", t.reference))

@@ -62,7 +62,7 @@ async fn list(State(state): State<AppState>, admin: Admin) -> Result<Response, A
     .await?;
     let content = html! {
         div.page-header { h1 { (t.staff_title) } }
-        section.card { div.table-wrap { table.data {
+        section.card { div.table-wrap tabindex="0" { table.data {
             thead { tr {
                 th scope="col" { (t.name) } th scope="col" { (t.staff_email) }
                 th scope="col" { (t.staff_role) } th scope="col" { (t.staff_state) } th scope="col" { (t.actions) }

@@ -457,6 +457,80 @@ async function runWithoutJavaScript(browser) {
   await context.close();
 }
 
+/** Accessibility: axe-core's WCAG 2 A and AA rules (labels, names, contrast, structure) on
+ * every admin page, in the light and the dark theme. Serious and critical findings fail.
+ * axe is injected as a script, which the admin's CSP forbids: this context bypasses the
+ * CSP (the other passes keep it, and fail on any violation of it). */
+async function runAccessibility(browser) {
+  const name = 'a11y';
+  const axeSource = await import('node:fs').then((fs) =>
+    fs.readFileSync(new URL('./node_modules/axe-core/axe.min.js', import.meta.url), 'utf8'),
+  );
+  const context = await browser.newContext({
+    viewport: { width: 1280, height: 900 },
+    locale: 'fr-FR',
+    bypassCSP: true,
+  });
+  context.setDefaultTimeout(STEP_MS);
+  const page = await context.newPage();
+  const audit = async (label) => {
+    await page.addScriptTag({ content: axeSource });
+    const result = await page.evaluate(async () =>
+      // eslint-disable-next-line no-undef
+      axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } }),
+    );
+    const serious = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+    if (serious.length > 0) {
+      const detail = serious
+        .map((v) => `${v.id} (${v.impact}): ${v.help}\n      ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join('\n      ')}`)
+        .join('\n    ');
+      fail(`${label}: ${serious.length} accessibility violation(s):\n    ${detail}`);
+    }
+    console.log(`ok  [${name}] ${label}: ${result.passes.length} rules pass, ${result.violations.length} minor finding(s)`);
+  };
+  try {
+    await page.goto(`${BASE_URL}/login`);
+    await audit('/login');
+    await page.locator('#email').fill(ADMIN_EMAIL);
+    await page.locator('#password').fill(ADMIN_PASSWORD);
+    await page.locator('main form[action="/login"] button[type=submit]').click();
+    await waitForPath(page, '/admin');
+    const productHref = await page.evaluate(async () => {
+      const html = await (await fetch('/admin/products')).text();
+      return new DOMParser().parseFromString(html, 'text/html').querySelector('table.data td a')?.getAttribute('href');
+    });
+    if (!productHref) fail('no product in the list');
+    const pages = [
+      '/admin',
+      '/admin/products',
+      '/admin/products/new',
+      productHref,
+      `${productHref}/stock`,
+      `${productHref}/preview`,
+      `${productHref}/history`,
+      '/admin/categories',
+      '/admin/staff',
+    ];
+    for (const theme of ['light', 'dark']) {
+      await page.goto(`${BASE_URL}/admin`);
+      await page.locator('form.pref select[name=theme]').selectOption(theme);
+      await page.locator('form.pref button[type=submit]').click();
+      await until(`data-theme=${theme}`, async () => (await page.getAttribute('html', 'data-theme')) === theme);
+      for (const href of pages) {
+        await page.goto(`${BASE_URL}${href}`);
+        await audit(`${href} (${theme})`);
+      }
+    }
+    await page.locator('form.pref select[name=theme]').selectOption('system');
+    await page.locator('form.pref button[type=submit]').click();
+  } catch (error) {
+    const shot = await screenshot(page, `failure-${name}.png`).catch(() => 'none');
+    throw new Failure(`[${name}] (at ${page.url()}; screenshot ${shot}): ${error.message}`);
+  } finally {
+    await context.close();
+  }
+}
+
 const passes = [
   { name: 'desktop', viewport: { width: 1440, height: 900 }, phone: false },
   { name: 'phone', viewport: { width: 375, height: 740 }, phone: true },
@@ -487,6 +561,7 @@ try {
   console.log(`chromium ${browser.version()} at ${BASE_URL}; screenshots in ${SCREENSHOTS}`);
   for (const pass of passes) await run(browser, pass);
   await runWithoutJavaScript(browser);
+  await runAccessibility(browser);
   console.log(`e2e: all steps passed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 } catch (error) {
   status = 1;
