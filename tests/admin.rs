@@ -682,7 +682,7 @@ async fn sessions_end_after_the_idle_timeout_and_the_absolute_lifetime() {
         idle_timeout: chrono::Duration::seconds(2),
         absolute_lifetime: chrono::Duration::seconds(4),
         secure_cookies: false,
-        public_origin: None,
+        ..AdminSettings::default()
     })
     .await;
     admin.staff("owner@shop.test", StaffRole::Owner).await;

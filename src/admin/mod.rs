@@ -44,6 +44,10 @@ pub struct AdminSettings {
     /// The address staff reach the shop at (`COMPTOIR_PUBLIC_URL`), accepted as an `Origin`
     /// even when a proxy rewrites `Host`.
     pub public_origin: Option<String>,
+    /// Requests to the admin per minute and client (`COMPTOIR_ADMIN_RATE_PER_MINUTE`,
+    /// default 1200): far above a person's pace, live validation included, low enough that
+    /// nobody floods the session and security tables from one address.
+    pub requests_per_minute: u32,
 }
 
 impl Default for AdminSettings {
@@ -53,6 +57,7 @@ impl Default for AdminSettings {
             absolute_lifetime: chrono::Duration::hours(12),
             secure_cookies: true,
             public_origin: None,
+            requests_per_minute: 1200,
         }
     }
 }
@@ -99,6 +104,8 @@ impl AdminSettings {
             absolute_lifetime: chrono::Duration::hours(number("COMPTOIR_SESSION_MAX_HOURS", 12)?),
             secure_cookies: !plain_local,
             public_origin,
+            requests_per_minute: u32::try_from(number("COMPTOIR_ADMIN_RATE_PER_MINUTE", 1200)?)
+                .map_err(|_| "COMPTOIR_ADMIN_RATE_PER_MINUTE is too large".to_owned())?,
         })
     }
 }
@@ -139,6 +146,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
             session::csrf_guard,
         ))
         .layer(sessions)
+        .layer(state.limits.rate_limit(settings.requests_per_minute))
         .layer(middleware::from_fn(error::error_pages))
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
