@@ -198,6 +198,35 @@ impl Admin {
     }
 }
 
+/// A customer's review of `product_id`, waiting for moderation.
+async fn submit_review(
+    bus: &comptoir::commands::CommandBus,
+    product_id: Uuid,
+    name: &str,
+    comment: &str,
+    rating: u8,
+) -> Uuid {
+    let review_id = Uuid::now_v7();
+    bus.reviews
+        .execute(
+            &review_id.to_string(),
+            aggregates::ReviewCommand::SubmitReview {
+                review_id,
+                product_id,
+                order_id: None,
+                customer_name: name.into(),
+                customer_email: aggregates::Email::new("client@example.fr").unwrap(),
+                rating,
+                comment: comment.into(),
+                submitted_at: chrono::Utc::now(),
+            },
+            &aggregates::EventMetadata::system(),
+        )
+        .await
+        .unwrap();
+    review_id
+}
+
 #[tokio::test]
 async fn every_admin_route_answers_each_role_as_the_matrix_says() {
     let admin = Admin::new().await;
@@ -224,8 +253,28 @@ async fn every_admin_route_answers_each_role_as_the_matrix_says() {
         staff_ids.push(admin.staff(&email, role).await);
         browsers.push((role, admin.signed_in(&email).await));
     }
-    // Someone to act on who is not one of the browsers above.
+    // Someone to act on who is not one of the browsers above, and a review to moderate.
     let other = admin.staff("target@shop.test", StaffRole::Support).await;
+    let review = submit_review(
+        &admin.db.bus(),
+        product,
+        "Client",
+        "Très bon produit, merci.",
+        4,
+    )
+    .await;
+    for _ in 0..100 {
+        let seen: bool =
+            sqlx::query_scalar("select exists(select 1 from reviews where review_id = $1)")
+                .bind(review)
+                .fetch_one(&admin.db.pool)
+                .await
+                .unwrap();
+        if seen {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     let _ = staff_ids;
     // Every page, with what it needs (None: any signed-in staff member).
     let pages: Vec<(String, Option<Permission>)> = vec![
@@ -270,6 +319,15 @@ async fn every_admin_route_answers_each_role_as_the_matrix_says() {
             Some(Permission::EditCatalog),
         ),
         ("/admin/staff".into(), Some(Permission::ManageStaff)),
+        ("/admin/reviews".into(), Some(Permission::ViewReviews)),
+        (
+            format!("/admin/reviews?status=pending&product={product}"),
+            Some(Permission::ViewReviews),
+        ),
+        (
+            format!("/admin/reviews/{review}"),
+            Some(Permission::ViewReviews),
+        ),
         (
             format!("/admin/staff/{other}/disable"),
             Some(Permission::ManageStaff),
@@ -361,6 +419,21 @@ async fn every_admin_route_answers_each_role_as_the_matrix_says() {
             "/admin/categories/validate".into(),
             vec![("name", "Matrice")],
             Permission::EditCatalog,
+        ),
+        (
+            format!("/admin/reviews/{review}/approve"),
+            vec![],
+            Permission::ModerateReviews,
+        ),
+        (
+            format!("/admin/reviews/{review}/respond"),
+            vec![("response", "Merci !")],
+            Permission::ModerateReviews,
+        ),
+        (
+            format!("/admin/reviews/{review}/reject"),
+            vec![("feedback", "Hors sujet")],
+            Permission::ModerateReviews,
         ),
         // Refused by the domain (the category holds a product), but only after the role.
         (
@@ -786,23 +859,7 @@ async fn everything_typed_by_staff_or_customers_is_shown_inert() {
     assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
     // A customer's review waiting for moderation.
     let product_id: Uuid = product.parse().unwrap();
-    bus.reviews
-        .execute(
-            &Uuid::now_v7().to_string(),
-            aggregates::ReviewCommand::SubmitReview {
-                review_id: Uuid::now_v7(),
-                product_id,
-                order_id: None,
-                customer_name: XSS.into(),
-                customer_email: aggregates::Email::new("client@example.fr").unwrap(),
-                rating: 1,
-                comment: format!("{XSS} {XSS}"),
-                submitted_at: chrono::Utc::now(),
-            },
-            &aggregates::EventMetadata::system(),
-        )
-        .await
-        .unwrap();
+    let review = submit_review(&bus, product_id, XSS, &format!("{XSS} {XSS}"), 1).await;
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     let pages = [
         "/admin".to_owned(),
@@ -817,6 +874,8 @@ async fn everything_typed_by_staff_or_customers_is_shown_inert() {
         format!("/admin/categories/{category}"),
         format!("/admin/categories/{category}/delete"),
         "/admin/staff".to_owned(),
+        "/admin/reviews".to_owned(),
+        format!("/admin/reviews/{review}"),
     ];
     for path in &pages {
         let answer = admin.get(&mut browser, path).await;
@@ -1249,4 +1308,97 @@ async fn the_catalog_is_managed_with_plain_forms() {
     let page = admin.get(&mut browser, &follow(&answer)).await;
     assert!(page.body.contains("Produit archivé."));
     assert!(page.body.contains("badge-archived"));
+}
+
+#[tokio::test]
+async fn reviews_are_moderated_from_the_queue() {
+    let admin = Admin::new().await;
+    admin.staff("manager@shop.test", StaffRole::Manager).await;
+    let bus = admin.db.bus();
+    let product = published_product(&bus, "PN-AVIS", "20.00", 5).await;
+    let good = submit_review(&bus, product, "Léa", "Parfait, monté en dix minutes.", 5).await;
+    let bad = submit_review(&bus, product, "Spam", "Achetez ailleurs www.example.com", 1).await;
+    let third = submit_review(&bus, product, "Marc", "Correct pour le prix demandé.", 3).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let mut browser = admin.signed_in("manager@shop.test").await;
+    let queue = admin.get(&mut browser, "/admin/reviews").await;
+    assert_eq!(queue.status, StatusCode::OK);
+    // Pending first, the oldest first.
+    let at = |name: &str| queue.body.find(name).unwrap_or(usize::MAX);
+    assert!(
+        at("Léa") < at("Spam") && at("Spam") < at("Marc"),
+        "{}",
+        queue.body
+    );
+
+    // Approve one; reject one (feedback required); answer one.
+    let answer = admin
+        .post(&mut browser, &format!("/admin/reviews/{good}/approve"), &[])
+        .await;
+    let page = admin.get(&mut browser, answer.location()).await;
+    assert!(page.body.contains("Avis publié."), "{}", page.body);
+    let refused = admin
+        .post(
+            &mut browser,
+            &format!("/admin/reviews/{bad}/reject"),
+            &[("feedback", "  ")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.body.contains("Indiquez le motif du refus."));
+    let answer = admin
+        .post(
+            &mut browser,
+            &format!("/admin/reviews/{bad}/reject"),
+            &[("feedback", "Publicité")],
+        )
+        .await;
+    let page = admin.get(&mut browser, answer.location()).await;
+    assert!(page.body.contains("Avis refusé.") && page.body.contains("Publicité"));
+    let answer = admin
+        .post(
+            &mut browser,
+            &format!("/admin/reviews/{third}/approve"),
+            &[],
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER);
+    let answer = admin
+        .post(
+            &mut browser,
+            &format!("/admin/reviews/{third}/respond"),
+            &[("response", "Merci Marc, à bientôt à l'atelier.")],
+        )
+        .await;
+    let page = admin.get(&mut browser, answer.location()).await;
+    assert!(page.body.contains("Réponse publiée."));
+    assert!(
+        page.body.contains("à bientôt à l&#39;atelier")
+            || page.body.contains("à bientôt à l'atelier")
+    );
+
+    // The product's reviews with their average (published ones only: 5 and 3).
+    let per_product = admin
+        .get(&mut browser, &format!("/admin/reviews?product={product}"))
+        .await;
+    assert!(
+        per_product
+            .body
+            .contains("Note moyenne : 4,0/5 sur 2 avis publié(s)"),
+        "{}",
+        per_product.body
+    );
+    let rejected = admin
+        .get(&mut browser, "/admin/reviews?status=rejected")
+        .await;
+    assert!(rejected.body.contains("Spam") && !rejected.body.contains("Léa"));
+    // The storefront's catalog counts only the published ones.
+    let (sum, count): (i64, i64) = sqlx::query_as(
+        "select rating_sum, rating_count from catalog_products where product_id = $1",
+    )
+    .bind(product)
+    .fetch_one(&admin.db.pool)
+    .await
+    .unwrap();
+    assert_eq!((sum, count), (8, 2));
 }

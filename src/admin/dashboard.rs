@@ -56,6 +56,7 @@ struct LatestOrder {
 
 #[derive(sqlx::FromRow)]
 struct PendingReview {
+    review_id: uuid::Uuid,
     product: Option<String>,
     customer_name: String,
     rating: i32,
@@ -148,7 +149,7 @@ async fn dashboard(State(state): State<AppState>, admin: Admin) -> Result<Respon
                 .fetch_one(pool)
                 .await?;
         let list: Vec<PendingReview> = sqlx::query_as(
-            "select p.name as product, r.customer_name, r.rating, r.comment, r.submitted_at
+            "select r.review_id, p.name as product, r.customer_name, r.rating, r.comment, r.submitted_at
                from reviews r left join admin_products p using (product_id)
               where r.status = 'pending' order by r.submitted_at limit 10",
         )
@@ -175,7 +176,8 @@ async fn dashboard(State(state): State<AppState>, admin: Admin) -> Result<Respon
                     div.stat-value { a href="/admin/products?stock=out" { (count) } } }
             }
             @if let Some((count, _)) = &reviews {
-                div.stat { div.stat-label { (t.reviews_pending) } div.stat-value { (count) } }
+                div.stat { div.stat-label { (t.reviews_pending) }
+                    div.stat-value { a href="/admin/reviews?status=pending" { (count) } } }
             }
         }
         div.grid-2 {
@@ -206,7 +208,7 @@ async fn dashboard(State(state): State<AppState>, admin: Admin) -> Result<Respon
                                 td { (review.product.as_deref().unwrap_or(t.none)) }
                                 td { (review.customer_name) }
                                 td.num { (review.rating) "/5" }
-                                td { (excerpt(&review.comment, 60)) }
+                                td { a href={"/admin/reviews/" (review.review_id)} { (excerpt(&review.comment, 60)) } }
                                 td { (when(&review.submitted_at)) }
                             } } }
                         } }

@@ -12,6 +12,7 @@ pub mod layout;
 pub mod login;
 pub mod markdown;
 pub mod products;
+pub mod reviews;
 pub mod session;
 pub mod staff;
 pub mod store;
@@ -138,6 +139,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(dashboard::router())
         .merge(products::router())
         .merge(categories::router())
+        .merge(reviews::router())
         .merge(staff::router())
         .route("/preferences", post(preferences))
         .route("/admin/{*rest}", get(not_found).post(not_found))

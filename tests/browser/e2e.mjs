@@ -500,6 +500,11 @@ async function runAccessibility(browser) {
       return new DOMParser().parseFromString(html, 'text/html').querySelector('table.data td a')?.getAttribute('href');
     });
     if (!productHref) fail('no product in the list');
+    const reviewHref = await page.evaluate(async () => {
+      const html = await (await fetch('/admin/reviews')).text();
+      return new DOMParser().parseFromString(html, 'text/html').querySelector('table.data a[href^="/admin/reviews/"]')?.getAttribute('href');
+    });
+    if (!reviewHref) fail('no review in the queue');
     const pages = [
       '/admin',
       '/admin/products',
@@ -510,6 +515,8 @@ async function runAccessibility(browser) {
       `${productHref}/history`,
       '/admin/categories',
       '/admin/staff',
+      '/admin/reviews',
+      reviewHref,
     ];
     for (const theme of ['light', 'dark']) {
       await page.goto(`${BASE_URL}/admin`);

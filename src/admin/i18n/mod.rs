@@ -156,6 +156,12 @@ texts! {
     h_release_cancelled, h_release_expired, h_release_payment_failed,
     h_release_placement_failed, actor_system, actor_api_key, actor_customer, actor_process,
     actor_payment, movement, order_label,
+    // reviews
+    reviews_title, review_title, review_verified, review_status_pending, review_status_approved,
+    review_status_rejected, approve, reject, review_feedback, review_feedback_hint,
+    review_response, review_response_hint, respond, review_approved, review_rejected,
+    review_responded, average_rating, no_reviews_match, all_products, review_feedback_shown,
+    review_response_shown, feedback_required, response_required, review_by,
     // categories
     categories_title, category_new, category_edit, products_in_category, delete,
     delete_confirm, category_not_empty, category_deleted, category_created, name_taken,
