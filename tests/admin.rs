@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use aggregates::staff::{Permission, StaffRole};
 use aggregates::Actor;
-use common::{published_product, TestDb};
+use common::{place, published_product, TestDb};
 use comptoir::admin::AdminSettings;
 use comptoir::http::{router, AppState};
 use projections::Projector;
@@ -253,6 +253,11 @@ async fn every_admin_route_answers_each_role_as_the_matrix_says() {
         staff_ids.push(admin.staff(&email, role).await);
         browsers.push((role, admin.signed_in(&email).await));
     }
+    // An order to look at and move along.
+    let order = place(&admin.db.bus(), &[(product, 1)])
+        .await
+        .unwrap()
+        .order_number;
     // Someone to act on who is not one of the browsers above, and a review to moderate.
     let other = admin.staff("target@shop.test", StaffRole::Support).await;
     let review = submit_review(
@@ -320,6 +325,10 @@ async fn every_admin_route_answers_each_role_as_the_matrix_says() {
         ),
         ("/admin/staff".into(), Some(Permission::ManageStaff)),
         ("/admin/reviews".into(), Some(Permission::ViewReviews)),
+        ("/admin/orders".into(), Some(Permission::ViewOrders)),
+        ("/admin/orders?status=pending&q=client&payment=pending&method=pickup&from=2026-01-01&to=2030-12-31&sort=total&dir=asc".into(), Some(Permission::ViewOrders)),
+        (format!("/admin/orders/{order}"), Some(Permission::ViewOrders)),
+        (format!("/admin/orders/{order}/move?action=cancel"), Some(Permission::ChangeOrderStatus)),
         (
             format!("/admin/reviews?status=pending&product={product}"),
             Some(Permission::ViewReviews),
@@ -1401,4 +1410,164 @@ async fn reviews_are_moderated_from_the_queue() {
     .await
     .unwrap();
     assert_eq!((sum, count), (8, 2));
+}
+
+#[tokio::test]
+async fn orders_are_followed_and_moved_along_with_confirmations() {
+    let admin = Admin::new().await;
+    admin.staff("operator@shop.test", StaffRole::Operator).await;
+    admin.staff("support@shop.test", StaffRole::Support).await;
+    let bus = admin.db.bus();
+    let tyre = published_product(&bus, "PN-ORD-1", "89.90", 10).await;
+    let oil = published_product(&bus, "PN-ORD-2", "12.50", 10).await;
+    let first = place(&bus, &[(tyre, 2), (oil, 1)]).await.unwrap();
+    let second = place(&bus, &[(oil, 3)]).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let mut browser = admin.signed_in("operator@shop.test").await;
+
+    let list = admin
+        .get(&mut browser, "/admin/orders?status=pending")
+        .await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert!(list.body.contains(&first.order_number) && list.body.contains(&second.order_number));
+    assert!(list.body.contains("En attente (2)"), "{}", list.body);
+    let search = admin
+        .get(
+            &mut browser,
+            &format!("/admin/orders?q={}", second.order_number),
+        )
+        .await;
+    assert!(search.body.contains("1 commande(s)"), "{}", search.body);
+
+    // The detail's amounts are the order's own, to the cent.
+    let number = &first.order_number;
+    let detail = admin
+        .get(&mut browser, &format!("/admin/orders/{number}"))
+        .await;
+    let ttc = format!(
+        "{} €",
+        comptoir::admin::chart::amount(first.totals.total_ttc.amount(), true)
+    );
+    let ht = format!(
+        "{} €",
+        comptoir::admin::chart::amount(first.totals.total_ht.amount(), true)
+    );
+    assert!(
+        detail
+            .body
+            .contains(&format!("id=\"order-total-ttc\"><strong>{ttc}")),
+        "{ttc}: {}",
+        detail.body
+    );
+    assert!(
+        detail.body.contains(&format!("id=\"order-total-ht\">{ht}")),
+        "{ht}"
+    );
+    assert!(detail.body.contains("TVA 20 %"));
+    assert!(detail.body.contains("PN-ORD-1") && detail.body.contains("Client Test"));
+
+    // Confirm, ready, complete: each offered only when the order allows it.
+    for (action, status) in [
+        ("confirm", "Confirmée"),
+        ("ready", "Prête au retrait"),
+        ("complete", "Terminée"),
+    ] {
+        let confirm = admin
+            .get(
+                &mut browser,
+                &format!("/admin/orders/{number}/move?action={action}"),
+            )
+            .await;
+        assert_eq!(confirm.status, StatusCode::OK, "{action}");
+        let answer = admin
+            .post(
+                &mut browser,
+                &format!("/admin/orders/{number}/move"),
+                &[("action", action)],
+            )
+            .await;
+        let page = admin.get(&mut browser, answer.location()).await;
+        assert!(
+            page.body.contains("Commande mise à jour."),
+            "{action}: {}",
+            page.body
+        );
+        assert!(page.body.contains(status), "{action}");
+    }
+    // A move the order no longer allows is explained, not a 500.
+    let late = admin
+        .post(
+            &mut browser,
+            &format!("/admin/orders/{number}/move"),
+            &[("action", "cancel"), ("reason", "trop tard")],
+        )
+        .await;
+    let page = admin.get(&mut browser, late.location()).await;
+    assert!(
+        page.body.contains("La commande a changé entre-temps"),
+        "{}",
+        page.body
+    );
+
+    // Cancelling asks for a reason, then releases the stock held for the order.
+    let number = &second.order_number;
+    let refused = admin
+        .post(
+            &mut browser,
+            &format!("/admin/orders/{number}/move"),
+            &[("action", "cancel"), ("reason", " ")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused
+            .body
+            .contains("Indiquez le motif de l&#39;annulation.")
+            || refused.body.contains("Indiquez le motif")
+    );
+    let answer = admin
+        .post(
+            &mut browser,
+            &format!("/admin/orders/{number}/move"),
+            &[("action", "cancel"), ("reason", "Client injoignable")],
+        )
+        .await;
+    let page = admin.get(&mut browser, answer.location()).await;
+    assert!(
+        page.body.contains("Annulée : Client injoignable"),
+        "{}",
+        page.body
+    );
+    let mut available: i64 = 0;
+    for _ in 0..100 {
+        available = sqlx::query_scalar("select available from stock_levels where product_id = $1")
+            .bind(oil)
+            .fetch_one(&admin.db.pool)
+            .await
+            .unwrap();
+        if available == 9 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(available, 9, "10 received, 1 sold, 3 released");
+
+    // Support reads orders but cannot move them.
+    let mut support = admin.signed_in("support@shop.test").await;
+    let detail = admin
+        .get(&mut support, &format!("/admin/orders/{number}"))
+        .await;
+    assert_eq!(detail.status, StatusCode::OK);
+    assert!(
+        !detail.body.contains("/move?action="),
+        "no move offered to support"
+    );
+    let forbidden = admin
+        .post(
+            &mut support,
+            &format!("/admin/orders/{}/move", first.order_number),
+            &[("action", "confirm")],
+        )
+        .await;
+    assert_eq!(forbidden.status, StatusCode::FORBIDDEN);
 }

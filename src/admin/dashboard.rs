@@ -188,7 +188,7 @@ async fn dashboard(State(state): State<AppState>, admin: Admin) -> Result<Respon
                         thead { tr { th scope="col" { (t.order_number) } th scope="col" { (t.customer) }
                             th scope="col" { (t.status) } th.num scope="col" { (t.total_ttc) } th scope="col" { (t.placed_at) } } }
                         tbody { @for order in &latest { tr {
-                            td { (order.order_number) }
+                            td { a href={"/admin/orders/" (order.order_number)} { (order.order_number) } }
                             td { (order.customer_name) }
                             td { span class={"badge badge-" (order.status)} { (order_status_label(t, &order.status)) } }
                             td.num { (chart::amount(order.total_ttc, french)) " €" }

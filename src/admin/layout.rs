@@ -190,6 +190,11 @@ impl Admin {
         let nav: Vec<(&str, &str, bool)> = vec![
             ("/admin", t.nav_dashboard, true),
             (
+                "/admin/orders",
+                t.nav_orders,
+                self.may(Permission::ViewOrders),
+            ),
+            (
                 "/admin/products",
                 t.nav_products,
                 self.may(Permission::ViewCatalog),

@@ -11,6 +11,7 @@ pub mod i18n;
 pub mod layout;
 pub mod login;
 pub mod markdown;
+pub mod orders;
 pub mod products;
 pub mod reviews;
 pub mod session;
@@ -140,6 +141,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(products::router())
         .merge(categories::router())
         .merge(reviews::router())
+        .merge(orders::router())
         .merge(staff::router())
         .route("/preferences", post(preferences))
         .route("/admin/{*rest}", get(not_found).post(not_found))

@@ -505,6 +505,11 @@ async function runAccessibility(browser) {
       return new DOMParser().parseFromString(html, 'text/html').querySelector('table.data a[href^="/admin/reviews/"]')?.getAttribute('href');
     });
     if (!reviewHref) fail('no review in the queue');
+    const orderHref = await page.evaluate(async () => {
+      const html = await (await fetch('/admin/orders?status=pending')).text();
+      return new DOMParser().parseFromString(html, 'text/html').querySelector('table.data a[href^="/admin/orders/"]')?.getAttribute('href');
+    });
+    if (!orderHref) fail('no pending order in the list');
     const pages = [
       '/admin',
       '/admin/products',
@@ -517,6 +522,9 @@ async function runAccessibility(browser) {
       '/admin/staff',
       '/admin/reviews',
       reviewHref,
+      '/admin/orders',
+      orderHref,
+      `${orderHref}/move?action=cancel`,
     ];
     for (const theme of ['light', 'dark']) {
       await page.goto(`${BASE_URL}/admin`);

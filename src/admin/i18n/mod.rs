@@ -162,6 +162,14 @@ texts! {
     review_response, review_response_hint, respond, review_approved, review_rejected,
     review_responded, average_rating, no_reviews_match, all_products, review_feedback_shown,
     review_response_shown, feedback_required, response_required, review_by,
+    // orders
+    orders_title, order_title, payment_method, payment_status, pay_pending, pay_paid,
+    pay_failed, pay_refunded, method_stripe, method_oney, method_pickup, date_from, date_to,
+    search_orders, no_orders_match, orders_count, phone, pickup_location, lines, quantity,
+    unit_price_ht, line_total_ht, total_ht, vat_at, invoice_number, credit_note_number,
+    timeline, order_confirm, order_ready, order_complete, order_cancel, order_cancel_reason,
+    order_move_confirm, order_moved, order_move_refused, cancel_reason_required,
+    order_cancelled_because, paid_with, payment_reference, customer_label,
     // categories
     categories_title, category_new, category_edit, products_in_category, delete,
     delete_confirm, category_not_empty, category_deleted, category_created, name_taken,

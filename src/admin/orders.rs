@@ -1,0 +1,623 @@
+//! Orders: the list (status tabs with counts, filters, search, sorting, pages) and an
+//! order's page (customer, pickup, lines, totals per VAT rate, payment, invoice numbers,
+//! timeline) with the status moves the order allows, each behind a confirmation;
+//! cancelling asks for a reason (the stock keeper then releases or returns the stock).
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::{Form, Router};
+use chrono::{DateTime, NaiveDate, Utc};
+use maud::{html, Markup};
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use sqlx::types::Json;
+use sqlx::{Postgres, QueryBuilder};
+use uuid::Uuid;
+
+use aggregates::staff::Permission;
+use aggregates::{OrderCommand, OrderError, OrderLine, VatLine};
+
+use crate::admin::chart::amount;
+use crate::admin::dashboard::{order_status_label, SHOP_TIME_ZONE};
+use crate::admin::error::AdminError;
+use crate::admin::i18n::{fill, Lang, Texts};
+use crate::admin::layout::{local_time, Admin};
+use crate::admin::{field, settle, FieldErrors};
+use crate::commands::CommandError;
+use crate::context::RequestContext;
+use crate::http::AppState;
+
+const PAGE_SIZE: i64 = 25;
+const STATUSES: [&str; 5] = [
+    "pending",
+    "confirmed",
+    "ready_for_pickup",
+    "completed",
+    "cancelled",
+];
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin/orders", get(list))
+        .route("/admin/orders/{number}", get(detail))
+        .route(
+            "/admin/orders/{number}/move",
+            get(confirm_move).post(move_order),
+        )
+}
+
+fn payment_status_label(t: &Texts, status: &str) -> String {
+    match status {
+        "pending" => t.pay_pending,
+        "paid" => t.pay_paid,
+        "failed" => t.pay_failed,
+        "refunded" => t.pay_refunded,
+        other => return other.to_owned(),
+    }
+    .to_owned()
+}
+
+fn method_label(t: &Texts, method: &str) -> String {
+    match method {
+        "stripe" => t.method_stripe,
+        "oney" => t.method_oney,
+        "pickup" => t.method_pickup,
+        other => return other.to_owned(),
+    }
+    .to_owned()
+}
+
+fn euros(lang: Lang, value: Decimal) -> String {
+    format!("{} €", amount(value, lang == Lang::Fr))
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+struct ListQuery {
+    status: Option<String>,
+    payment: Option<String>,
+    method: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    q: Option<String>,
+    sort: Option<String>,
+    dir: Option<String>,
+    page: Option<String>,
+}
+
+impl ListQuery {
+    fn link(&self, changes: &[(&str, Option<&str>)]) -> String {
+        let current = [
+            ("status", &self.status),
+            ("payment", &self.payment),
+            ("method", &self.method),
+            ("from", &self.from),
+            ("to", &self.to),
+            ("q", &self.q),
+            ("sort", &self.sort),
+            ("dir", &self.dir),
+            ("page", &self.page),
+        ];
+        let mut pairs: Vec<(&str, String)> = Vec::new();
+        for (key, value) in current {
+            let value = match changes.iter().find(|(k, _)| *k == key) {
+                Some((_, v)) => v.map(str::to_owned),
+                None => value.clone(),
+            };
+            if let Some(value) = value.filter(|v| !v.is_empty()) {
+                pairs.push((key, value));
+            }
+        }
+        let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
+        if query.is_empty() {
+            "/admin/orders".into()
+        } else {
+            format!("/admin/orders?{query}")
+        }
+    }
+
+    fn date(value: &Option<String>) -> Option<NaiveDate> {
+        value
+            .as_deref()
+            .and_then(|d| NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").ok())
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct ListRow {
+    order_number: String,
+    customer_name: String,
+    customer_email: String,
+    payment_method: String,
+    payment_status: String,
+    status: String,
+    total_ttc: Decimal,
+    placed_at: DateTime<Utc>,
+    total: i64,
+}
+
+/// The filters every part of the list shares (all but the status, which the tabs count).
+fn filtered<'a>(sql: &mut QueryBuilder<'a, Postgres>, query: &ListQuery) {
+    if let Some(payment) = query
+        .payment
+        .as_deref()
+        .filter(|p| matches!(*p, "pending" | "paid" | "failed" | "refunded"))
+    {
+        sql.push(" and payment_status = ")
+            .push_bind(payment.to_owned());
+    }
+    if let Some(method) = query
+        .method
+        .as_deref()
+        .filter(|m| matches!(*m, "stripe" | "oney" | "pickup"))
+    {
+        sql.push(" and payment_method = ")
+            .push_bind(method.to_owned());
+    }
+    // Dates are the shop's days (Paris), both ends included.
+    if let Some(from) = ListQuery::date(&query.from) {
+        sql.push(" and placed_at >= (")
+            .push_bind(from)
+            .push("::timestamp at time zone ")
+            .push_bind(SHOP_TIME_ZONE)
+            .push(")");
+    }
+    if let Some(to) = ListQuery::date(&query.to) {
+        sql.push(" and placed_at < ((")
+            .push_bind(to)
+            .push("::date + 1)::timestamp at time zone ")
+            .push_bind(SHOP_TIME_ZONE)
+            .push(")");
+    }
+    if let Some(q) = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        let pattern = format!(
+            "%{}%",
+            q.replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        sql.push(" and (order_number ilike ")
+            .push_bind(pattern.clone())
+            .push(" or customer_email ilike ")
+            .push_bind(pattern.clone())
+            .push(" or customer_name ilike ")
+            .push_bind(pattern)
+            .push(")");
+    }
+}
+
+async fn list(
+    State(state): State<AppState>,
+    admin: Admin,
+    Query(query): Query<ListQuery>,
+) -> Result<Response, AdminError> {
+    admin.require(Permission::ViewOrders)?;
+    let t = admin.t;
+    let lang = admin.lang;
+    let page = query
+        .page
+        .as_deref()
+        .and_then(|p| p.parse::<i64>().ok())
+        .filter(|p| (1..=100_000).contains(p))
+        .unwrap_or(1);
+    let status = query
+        .status
+        .as_deref()
+        .filter(|s| STATUSES.contains(s))
+        .map(str::to_owned);
+    let mut counts_sql: QueryBuilder<Postgres> =
+        QueryBuilder::new("select status, count(*) from orders where true");
+    filtered(&mut counts_sql, &query);
+    counts_sql.push(" group by status");
+    let counts: Vec<(String, i64)> = counts_sql.build_query_as().fetch_all(&state.pool).await?;
+    let count_of = |s: &str| counts.iter().find(|(k, _)| k == s).map_or(0, |(_, n)| *n);
+    let all: i64 = counts.iter().map(|(_, n)| n).sum();
+
+    let (sort_key, column) = match query.sort.as_deref() {
+        Some("total") => ("total", "total_ttc"),
+        Some("number") => ("number", "order_number"),
+        Some("customer") => ("customer", "lower(customer_name)"),
+        _ => ("placed", "placed_at"),
+    };
+    let descending = match query.dir.as_deref() {
+        Some("asc") => false,
+        Some("desc") => true,
+        _ => sort_key == "placed",
+    };
+    let mut sql: QueryBuilder<Postgres> = QueryBuilder::new(
+        "select order_number, customer_name, customer_email, payment_method, payment_status,
+                status, total_ttc, placed_at, count(*) over () as total
+           from orders where true",
+    );
+    filtered(&mut sql, &query);
+    if let Some(status) = &status {
+        sql.push(" and status = ").push_bind(status.clone());
+    }
+    sql.push(" order by ")
+        .push(column)
+        .push(if descending { " desc" } else { " asc" })
+        .push(", order_number desc limit ")
+        .push_bind(PAGE_SIZE)
+        .push(" offset ")
+        .push_bind((page - 1) * PAGE_SIZE);
+    let rows: Vec<ListRow> = sql.build_query_as().fetch_all(&state.pool).await?;
+    let total = rows.first().map(|r| r.total).unwrap_or(0);
+    let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
+    let sortable = |key: &str, label: &str| {
+        let active = sort_key == key;
+        let next_dir = if active && !descending { "desc" } else { "asc" };
+        let href = query.link(&[("sort", Some(key)), ("dir", Some(next_dir)), ("page", None)]);
+        let aria = active.then_some(if descending {
+            "descending"
+        } else {
+            "ascending"
+        });
+        html! { th scope="col" aria-sort=[aria] { a.sort href=(href) { (label) } } }
+    };
+    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    let content = html! {
+        div.page-header { h1 { (t.orders_title) } }
+        nav.tabs aria-label=(t.status) {
+            a href=(query.link(&[("status", None), ("page", None)])) aria-current=[status.is_none().then_some("page")] {
+                (t.all) " (" (all) ")"
+            }
+            @for s in STATUSES {
+                a href=(query.link(&[("status", Some(s)), ("page", None)])) aria-current=[(status.as_deref() == Some(s)).then_some("page")] {
+                    (order_status_label(t, s)) " (" (count_of(s)) ")"
+                }
+            }
+        }
+        form.filters method="get" action="/admin/orders" role="search" {
+            @if let Some(status) = &status { input type="hidden" name="status" value=(status); }
+            label for="q" { (t.search) }
+            input #q type="search" name="q" value=(text(&query.q)) placeholder=(t.search_orders);
+            label for="f-payment" { (t.payment_status) }
+            select #f-payment name="payment" {
+                option value="" { (t.all) }
+                @for p in ["pending", "paid", "failed", "refunded"] {
+                    option value=(p) selected[query.payment.as_deref() == Some(p)] { (payment_status_label(t, p)) }
+                }
+            }
+            label for="f-method" { (t.payment_method) }
+            select #f-method name="method" {
+                option value="" { (t.all) }
+                @for m in ["pickup", "stripe", "oney"] {
+                    option value=(m) selected[query.method.as_deref() == Some(m)] { (method_label(t, m)) }
+                }
+            }
+            label for="f-from" { (t.date_from) }
+            input #f-from type="date" name="from" value=(text(&query.from));
+            label for="f-to" { (t.date_to) }
+            input #f-to type="date" name="to" value=(text(&query.to));
+            button.btn type="submit" { (t.filter) span.spinner aria-hidden="true" {} }
+            a.btn.btn-ghost href="/admin/orders" { (t.reset) }
+        }
+        p.muted { (fill(t.orders_count, &[("count", &total.to_string())])) }
+        @if rows.is_empty() { p.empty { (t.no_orders_match) } } @else {
+            div.table-wrap tabindex="0" { table.data {
+                thead { tr {
+                    (sortable("number", t.order_number))
+                    (sortable("customer", t.customer))
+                    th scope="col" { (t.status) }
+                    th scope="col" { (t.payment_method) }
+                    (sortable("total", t.total_ttc))
+                    (sortable("placed", t.placed_at))
+                } }
+                tbody { @for row in &rows { tr {
+                    td { a href={"/admin/orders/" (row.order_number)} { (row.order_number) } }
+                    td { (row.customer_name) br; span.muted { (row.customer_email) } }
+                    td { span class={"badge badge-" (row.status)} { (order_status_label(t, &row.status)) } }
+                    td { (method_label(t, &row.payment_method)) br; span.muted { (payment_status_label(t, &row.payment_status)) } }
+                    td.num { (euros(lang, row.total_ttc)) }
+                    td { (local_time(&row.placed_at, lang == Lang::Fr)) }
+                } } }
+            } }
+        }
+        @if pages > 1 {
+            nav.pagination aria-label="pagination" {
+                @if page > 1 { a href=(query.link(&[("page", Some(&(page - 1).to_string()))])) rel="prev" { (t.previous) } }
+                @else { span.disabled { (t.previous) } }
+                span aria-current="page" { (fill(t.page_of, &[("page", &page.to_string()), ("pages", &pages.to_string())])) }
+                @if page < pages { a href=(query.link(&[("page", Some(&(page + 1).to_string()))])) rel="next" { (t.next) } }
+                @else { span.disabled { (t.next) } }
+            }
+        }
+    };
+    Ok(admin.page(t.orders_title, content).await)
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct OrderRow {
+    order_id: Uuid,
+    order_number: String,
+    customer_email: String,
+    customer_name: String,
+    customer_phone: String,
+    pickup_location: String,
+    payment_method: String,
+    payment_status: String,
+    payment_provider: Option<String>,
+    payment_reference: Option<String>,
+    paid_at: Option<DateTime<Utc>>,
+    status: String,
+    cancel_reason: Option<String>,
+    lines: Json<Vec<OrderLine>>,
+    vat_breakdown: Json<Vec<VatLine>>,
+    total_ht: Decimal,
+    total_ttc: Decimal,
+    invoice_number: Option<String>,
+    credit_note_number: Option<String>,
+    placed_at: DateTime<Utc>,
+}
+
+async fn load(state: &AppState, number: &str) -> Result<OrderRow, AdminError> {
+    sqlx::query_as(
+        "select order_id, order_number, customer_email, customer_name, customer_phone,
+                pickup_location, payment_method, payment_status, payment_provider,
+                payment_reference, paid_at, status, cancel_reason, lines, vat_breakdown,
+                total_ht, total_ttc, invoice_number, credit_note_number, placed_at
+           from orders where order_number = $1",
+    )
+    .bind(number)
+    .fetch_optional(&state.pool)
+    .await?
+    .ok_or(AdminError::NotFound)
+}
+
+/// The moves an order in `status` allows, with their labels.
+fn moves(t: &Texts, status: &str) -> Vec<(&'static str, &'static str)> {
+    let mut moves = match status {
+        "pending" => vec![("confirm", t.order_confirm)],
+        "confirmed" => vec![("ready", t.order_ready)],
+        "ready_for_pickup" => vec![("complete", t.order_complete)],
+        _ => Vec::new(),
+    };
+    if matches!(status, "pending" | "confirmed" | "ready_for_pickup") {
+        moves.push(("cancel", t.order_cancel));
+    }
+    moves
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct TimelineRow {
+    actor: String,
+    summary: String,
+    recorded_at: DateTime<Utc>,
+}
+
+async fn detail(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(number): Path<String>,
+) -> Result<Response, AdminError> {
+    admin.require(Permission::ViewOrders)?;
+    let t = admin.t;
+    let lang = admin.lang;
+    let french = lang == Lang::Fr;
+    let order = load(&state, &number).await?;
+    let timeline: Vec<TimelineRow> = sqlx::query_as(
+        "select actor, summary, recorded_at from order_timeline
+          where order_id = $1 order by position",
+    )
+    .bind(order.order_id)
+    .fetch_all(&state.pool)
+    .await?;
+    let title = fill(t.order_title, &[("number", &order.order_number)]);
+    let may_move = admin.may(Permission::ChangeOrderStatus);
+    let base = format!("/admin/orders/{}", order.order_number);
+    let content = html! {
+        div.page-header {
+            div {
+                h1 { (title) }
+                p.muted {
+                    span class={"badge badge-" (order.status)} { (order_status_label(t, &order.status)) }
+                    " · " (local_time(&order.placed_at, french)) " · " (euros(lang, order.total_ttc)) " " (t.ttc)
+                }
+                @if let Some(reason) = &order.cancel_reason {
+                    p.alert.alert-info { (fill(t.order_cancelled_because, &[("reason", reason)])) }
+                }
+            }
+            div.page-actions {
+                a.btn.btn-ghost href="/admin/orders" { (t.back) }
+                @if may_move {
+                    @for (action, label) in moves(t, &order.status) {
+                        a class={"btn " @if action == "cancel" { "btn-danger" } @else { "btn-primary" }}
+                            href={(base) "/move?action=" (action)} hx-get={(base) "/move?action=" (action)}
+                            hx-target="#modal" hx-boost="false" { (label) }
+                    }
+                }
+            }
+        }
+        div.grid-2 {
+            section.card {
+                h2 { (t.customer_label) }
+                dl {
+                    dt { (t.name) } dd { (order.customer_name) }
+                    dt { (t.staff_email) } dd { a href={"mailto:" (order.customer_email)} { (order.customer_email) } }
+                    dt { (t.phone) } dd { (order.customer_phone) }
+                    dt { (t.pickup_location) } dd { (order.pickup_location) }
+                }
+            }
+            section.card {
+                h2 { (t.payment_method) }
+                dl {
+                    dt { (t.payment_method) } dd { (method_label(t, &order.payment_method)) }
+                    dt { (t.payment_status) } dd { (payment_status_label(t, &order.payment_status)) }
+                    @if let Some(provider) = &order.payment_provider {
+                        dt { (t.payment_reference) } dd {
+                            (fill(t.paid_with, &[("provider", provider)]))
+                            @if let Some(reference) = &order.payment_reference { " · " code { (reference) } }
+                            @if let Some(at) = &order.paid_at { " · " (local_time(at, french)) }
+                        }
+                    }
+                    dt { (t.invoice_number) } dd { (order.invoice_number.as_deref().unwrap_or(t.none)) }
+                    dt { (t.credit_note_number) } dd { (order.credit_note_number.as_deref().unwrap_or(t.none)) }
+                }
+            }
+        }
+        section.card {
+            h2 { (t.lines) }
+            div.table-wrap tabindex="0" { table.data {
+                thead { tr {
+                    th scope="col" { (t.reference) } th scope="col" { (t.name) }
+                    th.num scope="col" { (t.quantity) } th.num scope="col" { (t.unit_price_ht) }
+                    th.num scope="col" { (t.vat_rate) } th.num scope="col" { (t.line_total_ht) }
+                } }
+                tbody { @for line in &order.lines.0 { tr {
+                    td { code { (line.reference) } }
+                    td { a href={"/admin/products/" (line.product_id)} { (line.name) } }
+                    td.num { (line.quantity) }
+                    td.num { (euros(lang, line.unit_price_ht.amount())) }
+                    td.num { (rate(line.vat_rate.percent(), french)) " %" }
+                    td.num { (euros(lang, line.line_total_ht.amount())) }
+                } } }
+                tfoot {
+                    tr { th scope="row" colspan="5" { (t.total_ht) } td.num #order-total-ht { (euros(lang, order.total_ht)) } }
+                    @for vat in &order.vat_breakdown.0 {
+                        tr {
+                            th scope="row" colspan="5" {
+                                (fill(t.vat_at, &[("rate", &rate(vat.rate.percent(), french))]))
+                                " (" (euros(lang, vat.base_ht.amount())) ")"
+                            }
+                            td.num { (euros(lang, vat.vat.amount())) }
+                        }
+                    }
+                    tr { th scope="row" colspan="5" { (t.total_ttc) } td.num #order-total-ttc { strong { (euros(lang, order.total_ttc)) } } }
+                }
+            } }
+        }
+        section.card {
+            h2 { (t.timeline) }
+            ol.timeline {
+                @for row in &timeline {
+                    li {
+                        time datetime=(row.recorded_at.to_rfc3339()) { (local_time(&row.recorded_at, french)) }
+                        " " span.actor { (row.actor) } " " span.summary { (row.summary) }
+                    }
+                }
+            }
+        }
+    };
+    Ok(admin.page(&title, content).await)
+}
+
+fn rate(percent: Decimal, french: bool) -> String {
+    let text = percent.normalize().to_string();
+    if french {
+        text.replace('.', ",")
+    } else {
+        text
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct MoveForm {
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    reason: String,
+}
+
+fn move_dialog(
+    admin: &Admin,
+    order: &OrderRow,
+    action: &str,
+    label: &str,
+    values: &MoveForm,
+    errors: &FieldErrors,
+) -> Markup {
+    let t = admin.t;
+    html! {
+        div.confirm {
+            h2 { (fill(t.order_move_confirm, &[("action", label), ("number", &order.order_number)])) }
+            form method="post" action={"/admin/orders/" (order.order_number) "/move"} {
+                (admin.csrf_field())
+                input type="hidden" name="action" value=(action);
+                @if action == "cancel" {
+                    (field("reason", t.order_cancel_reason, None, errors, html! {
+                        textarea #reason name="reason" rows="3" maxlength="500" required { (values.reason) }
+                    }))
+                }
+                div.dialog-actions {
+                    button class={"btn " @if action == "cancel" { "btn-danger" } @else { "btn-primary" }} type="submit" {
+                        (label) span.spinner aria-hidden="true" {}
+                    }
+                    a.btn.btn-ghost href={"/admin/orders/" (order.order_number)} data-close-dialog { (t.cancel) }
+                }
+            }
+        }
+    }
+}
+
+async fn confirm_move(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(number): Path<String>,
+    Query(values): Query<MoveForm>,
+) -> Result<Response, AdminError> {
+    admin.require(Permission::ChangeOrderStatus)?;
+    let t = admin.t;
+    let order = load(&state, &number).await?;
+    let Some((action, label)) = moves(t, &order.status)
+        .into_iter()
+        .find(|(a, _)| *a == values.action)
+    else {
+        admin.flash("error", t.order_move_refused).await;
+        return Ok(Redirect::to(&format!("/admin/orders/{number}")).into_response());
+    };
+    let body = move_dialog(&admin, &order, action, label, &values, &FieldErrors::new());
+    Ok(admin.confirmation(label, body).await)
+}
+
+async fn move_order(
+    State(state): State<AppState>,
+    admin: Admin,
+    context: RequestContext,
+    Path(number): Path<String>,
+    Form(values): Form<MoveForm>,
+) -> Result<Response, AdminError> {
+    admin.require(Permission::ChangeOrderStatus)?;
+    let t = admin.t;
+    let order = load(&state, &number).await?;
+    let back = format!("/admin/orders/{number}");
+    let command = match values.action.as_str() {
+        "confirm" => OrderCommand::ConfirmOrder,
+        "ready" => OrderCommand::MarkReadyForPickup,
+        "complete" => OrderCommand::CompleteOrder,
+        "cancel" => {
+            if values.reason.trim().is_empty() {
+                let mut errors = FieldErrors::new();
+                errors.insert("reason", t.cancel_reason_required.into());
+                let body = move_dialog(&admin, &order, "cancel", t.order_cancel, &values, &errors);
+                return Ok(admin
+                    .page_with_status(t.order_cancel, body, StatusCode::UNPROCESSABLE_ENTITY)
+                    .await);
+            }
+            OrderCommand::CancelOrder {
+                reason: values.reason.trim().chars().take(500).collect(),
+            }
+        }
+        _ => return Err(AdminError::NotFound),
+    };
+    let metadata = context.metadata(aggregates::Actor::Staff(admin.user.id));
+    let id = order.order_id.to_string();
+    match state.bus.orders.execute(&id, command, &metadata).await {
+        Ok(()) => {
+            settle(&state, "Order", &id).await;
+            admin.flash("success", t.order_moved).await;
+        }
+        // The order moved on meanwhile (another staff member, a payment): say so and show
+        // where it stands.
+        Err(CommandError::Refused(error)) => {
+            tracing::info!(%error, order = %number, "order move refused");
+            let message = match error {
+                OrderError::CreditNoteRequired => t.refused_generic,
+                _ => t.order_move_refused,
+            };
+            admin.flash("error", message).await;
+        }
+        Err(error) => return Err(AdminError::internal("moving an order", error)),
+    }
+    Ok(Redirect::to(&back).into_response())
+}
