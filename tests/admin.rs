@@ -328,6 +328,8 @@ async fn every_admin_route_answers_each_role_as_the_matrix_says() {
         ("/admin/orders".into(), Some(Permission::ViewOrders)),
         ("/admin/orders?status=pending&q=client&payment=pending&method=pickup&from=2026-01-01&to=2030-12-31&sort=total&dir=asc".into(), Some(Permission::ViewOrders)),
         (format!("/admin/orders/{order}"), Some(Permission::ViewOrders)),
+        ("/admin/customers".into(), Some(Permission::ViewCustomers)),
+        ("/admin/customers?q=client&email=client%40example.fr".into(), Some(Permission::ViewCustomers)),
         (format!("/admin/orders/{order}/move?action=cancel"), Some(Permission::ChangeOrderStatus)),
         (
             format!("/admin/reviews?status=pending&product={product}"),
@@ -1570,4 +1572,16 @@ async fn orders_are_followed_and_moved_along_with_confirmations() {
         )
         .await;
     assert_eq!(forbidden.status, StatusCode::FORBIDDEN);
+    // ...and finds the customer's orders by email.
+    let customer = admin
+        .get(&mut support, "/admin/customers?email=client%40example.fr")
+        .await;
+    assert_eq!(customer.status, StatusCode::OK);
+    assert!(
+        customer.body.contains(&first.order_number) && customer.body.contains(&second.order_number)
+    );
+    let search = admin
+        .get(&mut support, "/admin/customers?q=Client%20Test")
+        .await;
+    assert!(search.body.contains("client@example.fr"), "{}", search.body);
 }

@@ -4,6 +4,7 @@
 
 pub mod categories;
 pub mod chart;
+pub mod customers;
 pub mod dashboard;
 pub mod error;
 pub mod history;
@@ -142,6 +143,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(categories::router())
         .merge(reviews::router())
         .merge(orders::router())
+        .merge(customers::router())
         .merge(staff::router())
         .route("/preferences", post(preferences))
         .route("/admin/{*rest}", get(not_found).post(not_found))

@@ -434,7 +434,12 @@ async fn detail(
                 h2 { (t.customer_label) }
                 dl {
                     dt { (t.name) } dd { (order.customer_name) }
-                    dt { (t.staff_email) } dd { a href={"mailto:" (order.customer_email)} { (order.customer_email) } }
+                    dt { (t.staff_email) } dd {
+                        a href={"mailto:" (order.customer_email)} { (order.customer_email) }
+                        @if admin.may(Permission::ViewCustomers) {
+                            " · " a href={"/admin/customers?email=" (crate::admin::error::urlencode(&order.customer_email))} { (t.nav_customers) }
+                        }
+                    }
                     dt { (t.phone) } dd { (order.customer_phone) }
                     dt { (t.pickup_location) } dd { (order.pickup_location) }
                 }

@@ -170,6 +170,9 @@ texts! {
     timeline, order_confirm, order_ready, order_complete, order_cancel, order_cancel_reason,
     order_move_confirm, order_moved, order_move_refused, cancel_reason_required,
     order_cancelled_because, paid_with, payment_reference, customer_label,
+    // customers
+    nav_customers, customers_title, customer_search, customer_orders, customer_reviews,
+    orders_total, last_order, no_customers, customer_not_found, orders_label,
     // categories
     categories_title, category_new, category_edit, products_in_category, delete,
     delete_confirm, category_not_empty, category_deleted, category_created, name_taken,
