@@ -205,11 +205,14 @@ impl Admin {
                 self.may(Permission::ViewCatalog),
             ),
         ];
-        let admin_nav: Vec<(&str, &str, bool)> = vec![(
-            "/admin/staff",
-            t.nav_staff,
-            self.may(Permission::ManageStaff),
-        )];
+        let admin_nav: Vec<(&str, &str, bool)> = vec![
+            ("/admin/audit", t.nav_audit, self.may(Permission::ViewAudit)),
+            (
+                "/admin/staff",
+                t.nav_staff,
+                self.may(Permission::ManageStaff),
+            ),
+        ];
         let current = |href: &str| {
             if href == "/admin" {
                 self.path == "/admin"

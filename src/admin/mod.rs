@@ -2,6 +2,7 @@
 //! JavaScript. Each area exports its `router()`; this module adds sessions, the CSRF
 //! guard, error pages and the static assets around them.
 
+pub mod audit;
 pub mod categories;
 pub mod chart;
 pub mod customers;
@@ -144,6 +145,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(reviews::router())
         .merge(orders::router())
         .merge(customers::router())
+        .merge(audit::router())
         .merge(staff::router())
         .route("/preferences", post(preferences))
         .route("/admin/{*rest}", get(not_found).post(not_found))

@@ -525,6 +525,10 @@ async function runAccessibility(browser) {
       '/admin/orders',
       orderHref,
       `${orderHref}/move?action=cancel`,
+      '/admin/customers',
+      '/admin/audit',
+      '/admin/audit/security',
+      '/admin/audit/chain',
     ];
     for (const theme of ['light', 'dark']) {
       await page.goto(`${BASE_URL}/admin`);

@@ -173,6 +173,12 @@ texts! {
     // customers
     nav_customers, customers_title, customer_search, customer_orders, customer_reviews,
     orders_total, last_order, no_customers, customer_not_found, orders_label,
+    // audit
+    audit_title, audit_events, audit_security, audit_chain, actor, aggregate_type,
+    aggregate_id, event_details, payload, metadata, seal_hash, not_sealed, no_events_match,
+    security_kind, client_address, user_agent, chain_events, chain_sealed, chain_last_seal,
+    chain_verify, chain_ok, chain_broken, chain_never_verified, chain_last_verified, older,
+    newer, all_actors, all_types,
     // categories
     categories_title, category_new, category_edit, products_in_category, delete,
     delete_confirm, category_not_empty, category_deleted, category_created, name_taken,
