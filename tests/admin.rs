@@ -1665,3 +1665,149 @@ async fn the_audit_trail_tells_who_did_what_and_the_chain_can_be_verified() {
     assert!(page.body.contains("Chaîne intacte"), "{}", page.body);
     assert!(page.body.contains("par owner@shop.test"), "{}", page.body);
 }
+
+#[tokio::test]
+async fn the_owner_creates_staff_changes_roles_and_resets_passwords() {
+    let admin = Admin::new().await;
+    admin.staff("owner@shop.test", StaffRole::Owner).await;
+    let mut owner = admin.signed_in("owner@shop.test").await;
+    admin.get(&mut owner, "/admin/staff").await;
+    let refused = admin
+        .post(
+            &mut owner,
+            "/admin/staff",
+            &[
+                ("email", "pas une adresse"),
+                ("name", ""),
+                ("role", "manager"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused.body.contains("Adresse e-mail invalide.")
+            && refused.body.contains("Ce champ est obligatoire.")
+    );
+    let created = admin
+        .post(
+            &mut owner,
+            "/admin/staff",
+            &[
+                ("email", "lea@shop.test"),
+                ("name", "Léa"),
+                ("role", "operator"),
+            ],
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::OK);
+    assert!(created.body.contains("Compte créé pour lea@shop.test."));
+    let start =
+        created.body.find("<code class=\"secret\">").unwrap() + "<code class=\"secret\">".len();
+    let password = created.body[start..start + 24].to_owned();
+    // The new member signs in with the password shown once.
+    let (mut lea, answer) = admin
+        .sign_in("lea@shop.test", &password, Some("192.0.2.60"))
+        .await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        admin.get(&mut lea, "/admin/products").await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        admin.get(&mut lea, "/admin/staff").await.status,
+        StatusCode::FORBIDDEN
+    );
+    let duplicate = admin
+        .post(
+            &mut owner,
+            "/admin/staff",
+            &[
+                ("email", "LEA@shop.test"),
+                ("name", "Léa bis"),
+                ("role", "support"),
+            ],
+        )
+        .await;
+    assert!(
+        duplicate
+            .body
+            .contains("Un compte utilise déjà cette adresse."),
+        "{}",
+        duplicate.body
+    );
+
+    // A new role applies on her next request.
+    let lea_id = comptoir::auth::account_for(&admin.db.pool, "lea@shop.test")
+        .await
+        .unwrap()
+        .unwrap();
+    let answer = admin
+        .post(
+            &mut owner,
+            &format!("/admin/staff/{lea_id}/role"),
+            &[("role", "support")],
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        admin.get(&mut lea, "/admin/products").await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        admin.get(&mut lea, "/admin/orders").await.status,
+        StatusCode::OK
+    );
+
+    // A reset password ends her sessions; the old one no longer works, the new one does.
+    let reset = admin
+        .post(&mut owner, &format!("/admin/staff/{lea_id}/password"), &[])
+        .await;
+    assert_eq!(reset.status, StatusCode::OK);
+    let start =
+        reset.body.find("<code class=\"secret\">").unwrap() + "<code class=\"secret\">".len();
+    let new_password = reset.body[start..start + 24].to_owned();
+    assert!(admin
+        .get(&mut lea, "/admin/orders")
+        .await
+        .location()
+        .contains("reason=ended"));
+    let (_, old) = admin
+        .sign_in("lea@shop.test", &password, Some("192.0.2.61"))
+        .await;
+    assert_eq!(old.status, StatusCode::UNAUTHORIZED);
+    let (_, new) = admin
+        .sign_in("lea@shop.test", &new_password, Some("192.0.2.61"))
+        .await;
+    assert_eq!(new.status, StatusCode::SEE_OTHER);
+
+    // The owner cannot change their own role (the shop would lose its owner).
+    let owner_id = comptoir::auth::account_for(&admin.db.pool, "owner@shop.test")
+        .await
+        .unwrap()
+        .unwrap();
+    let answer = admin
+        .post(
+            &mut owner,
+            &format!("/admin/staff/{owner_id}/role"),
+            &[("role", "support")],
+        )
+        .await;
+    let page = admin.get(&mut owner, answer.location()).await;
+    assert!(page
+        .body
+        .contains("Vous ne pouvez pas changer votre propre rôle."));
+    // Every change is an event of the account, in the audit trail, without the hash.
+    let audited: Vec<String> = sqlx::query_scalar(
+        "select summary from audit_trail where aggregate_type = 'StaffAccount' order by position",
+    )
+    .fetch_all(&admin.db.pool)
+    .await
+    .unwrap();
+    assert!(
+        audited
+            .iter()
+            .any(|s| s.contains("operator") && s.contains("support")),
+        "{audited:?}"
+    );
+    assert!(audited.iter().all(|s| !s.contains("argon2")));
+}

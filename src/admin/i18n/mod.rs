@@ -186,7 +186,10 @@ texts! {
     // staff
     staff_title, staff_email, staff_role, staff_state, staff_active, staff_disabled,
     staff_disable, staff_enable, staff_end_sessions, staff_disable_confirm,
-    staff_end_sessions_confirm, staff_done, staff_self_forbidden,
+    staff_end_sessions_confirm, staff_done, staff_self_forbidden, staff_new, staff_name,
+    staff_create, staff_created, staff_password_once, staff_reset_password,
+    staff_reset_confirm, staff_password_reset, staff_change_role, staff_email_taken,
+    invalid_email, staff_own_role,
 }
 
 #[cfg(test)]
