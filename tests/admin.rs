@@ -1501,6 +1501,30 @@ async fn orders_are_followed_and_moved_along_with_confirmations() {
         );
         assert!(page.body.contains(status), "{action}");
     }
+    // Paid at the counter, by card: once only.
+    let paid = admin
+        .post(
+            &mut browser,
+            &format!("/admin/orders/{number}/payment"),
+            &[("means", "card")],
+        )
+        .await;
+    let page = admin.get(&mut browser, paid.location()).await;
+    assert!(page.body.contains("Paiement enregistré."), "{}", page.body);
+    assert!(page.body.contains("counter-card-"), "{}", page.body);
+    assert!(
+        !page.body.contains("/payment\""),
+        "no second payment offered"
+    );
+    let again = admin
+        .post(
+            &mut browser,
+            &format!("/admin/orders/{number}/payment"),
+            &[("means", "cash")],
+        )
+        .await;
+    let page = admin.get(&mut browser, again.location()).await;
+    assert!(page.body.contains("La commande a changé entre-temps"));
     // A move the order no longer allows is explained, not a 500.
     let late = admin
         .post(

@@ -6,7 +6,7 @@
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Form, Router};
 use chrono::{DateTime, NaiveDate, Utc};
 use maud::{html, Markup};
@@ -46,6 +46,7 @@ pub fn router() -> Router<AppState> {
             "/admin/orders/{number}/move",
             get(confirm_move).post(move_order),
         )
+        .route("/admin/orders/{number}/payment", post(record_payment))
 }
 
 fn payment_status_label(t: &Texts, status: &str) -> String {
@@ -459,6 +460,22 @@ async fn detail(
                     dt { (t.invoice_number) } dd { (order.invoice_number.as_deref().unwrap_or(t.none)) }
                     dt { (t.credit_note_number) } dd { (order.credit_note_number.as_deref().unwrap_or(t.none)) }
                 }
+                // Pickup orders are paid at the counter, in person.
+                @if may_move && order.payment_method == "pickup" && order.payment_status == "pending"
+                    && !matches!(order.status.as_str(), "cancelled") {
+                    form.inline method="post" action={(base) "/payment"} {
+                        (admin.csrf_field())
+                        label for="means" { (t.payment_means) }
+                        select #means name="means" {
+                            @for (value, label) in [("cash", t.pay_cash), ("card", t.pay_card), ("cheque", t.pay_cheque)] {
+                                option value=(value) { (label) }
+                            }
+                        }
+                        button.btn.btn-primary type="submit" {
+                            (t.record_payment) " · " (euros(lang, order.total_ttc)) span.spinner aria-hidden="true" {}
+                        }
+                    }
+                }
             }
         }
         section.card {
@@ -623,6 +640,56 @@ async fn move_order(
             admin.flash("error", message).await;
         }
         Err(error) => return Err(AdminError::internal("moving an order", error)),
+    }
+    Ok(Redirect::to(&back).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct PaymentForm {
+    means: String,
+}
+
+/// Records the payment of a pickup order taken at the counter: the order's total, by cash,
+/// card or cheque.
+async fn record_payment(
+    State(state): State<AppState>,
+    admin: Admin,
+    context: RequestContext,
+    Path(number): Path<String>,
+    Form(form): Form<PaymentForm>,
+) -> Result<Response, AdminError> {
+    admin.require(Permission::ChangeOrderStatus)?;
+    let t = admin.t;
+    let order = load(&state, &number).await?;
+    let means = match form.means.as_str() {
+        means @ ("cash" | "card" | "cheque") => means,
+        _ => return Err(AdminError::NotFound),
+    };
+    let back = format!("/admin/orders/{number}");
+    if order.payment_method != "pickup" {
+        admin.flash("error", t.order_move_refused).await;
+        return Ok(Redirect::to(&back).into_response());
+    }
+    let amount = aggregates::Money::new(order.total_ttc)
+        .map_err(|e| AdminError::internal("an order's total", e))?;
+    let command = OrderCommand::ConfirmPayment {
+        provider: "pickup".into(),
+        reference: format!("counter-{means}-{number}"),
+        amount,
+        paid_at: Utc::now(),
+    };
+    let metadata = context.metadata(aggregates::Actor::Staff(admin.user.id));
+    let id = order.order_id.to_string();
+    match state.bus.orders.execute(&id, command, &metadata).await {
+        Ok(()) => {
+            settle(&state, "Order", &id).await;
+            admin.flash("success", t.payment_recorded).await;
+        }
+        Err(CommandError::Refused(error)) => {
+            tracing::info!(%error, order = %number, "counter payment refused");
+            admin.flash("error", t.order_move_refused).await;
+        }
+        Err(error) => return Err(AdminError::internal("recording a payment", error)),
     }
     Ok(Redirect::to(&back).into_response())
 }

@@ -351,4 +351,10 @@ pub static EN: Texts = Texts {
     staff_email_taken: "An account already uses this address.",
     invalid_email: "Invalid email address.",
     staff_own_role: "You cannot change your own role.",
+    record_payment: "Take payment at the counter",
+    pay_cash: "Cash",
+    pay_card: "Card",
+    pay_cheque: "Cheque",
+    payment_recorded: "Payment recorded.",
+    payment_means: "Means of payment",
 };

@@ -351,4 +351,10 @@ pub static FR: Texts = Texts {
     staff_email_taken: "Un compte utilise déjà cette adresse.",
     invalid_email: "Adresse e-mail invalide.",
     staff_own_role: "Vous ne pouvez pas changer votre propre rôle.",
+    record_payment: "Encaisser au comptoir",
+    pay_cash: "Espèces",
+    pay_card: "Carte bancaire",
+    pay_cheque: "Chèque",
+    payment_recorded: "Paiement enregistré.",
+    payment_means: "Moyen de paiement",
 };

@@ -169,7 +169,8 @@ texts! {
     unit_price_ht, line_total_ht, total_ht, vat_at, invoice_number, credit_note_number,
     timeline, order_confirm, order_ready, order_complete, order_cancel, order_cancel_reason,
     order_move_confirm, order_moved, order_move_refused, cancel_reason_required,
-    order_cancelled_because, paid_with, payment_reference, customer_label,
+    order_cancelled_because, paid_with, payment_reference, customer_label, record_payment,
+    pay_cash, pay_card, pay_cheque, payment_recorded, payment_means,
     // customers
     nav_customers, customers_title, customer_search, customer_orders, customer_reviews,
     orders_total, last_order, no_customers, customer_not_found, orders_label,
