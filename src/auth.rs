@@ -109,6 +109,8 @@ pub enum SecurityEventKind {
     LoginThrottled,
     Logout,
     CsrfRefused,
+    ApiKeyCreated,
+    ApiKeyRevoked,
 }
 
 impl SecurityEventKind {
@@ -120,6 +122,8 @@ impl SecurityEventKind {
             SecurityEventKind::LoginThrottled => "login_throttled",
             SecurityEventKind::Logout => "logout",
             SecurityEventKind::CsrfRefused => "csrf_refused",
+            SecurityEventKind::ApiKeyCreated => "api_key_created",
+            SecurityEventKind::ApiKeyRevoked => "api_key_revoked",
         }
     }
 }

@@ -334,6 +334,7 @@ async fn every_admin_route_answers_each_role_as_the_matrix_says() {
         ("/admin/audit/events/1".into(), Some(Permission::ViewAudit)),
         ("/admin/audit/security?kind=login_failed&q=192.0.2.1".into(), Some(Permission::ViewAudit)),
         ("/admin/audit/chain".into(), Some(Permission::ViewAudit)),
+        ("/admin/settings/api-keys".into(), Some(Permission::ManageApiKeys)),
         ("/admin/customers?q=client&email=client%40example.fr".into(), Some(Permission::ViewCustomers)),
         (format!("/admin/orders/{order}/move?action=cancel"), Some(Permission::ChangeOrderStatus)),
         (
@@ -1834,4 +1835,78 @@ async fn the_owner_creates_staff_changes_roles_and_resets_passwords() {
         "{audited:?}"
     );
     assert!(audited.iter().all(|s| !s.contains("argon2")));
+}
+
+#[tokio::test]
+async fn the_owner_creates_and_revokes_storefront_api_keys() {
+    let admin = Admin::new().await;
+    admin.staff("owner@shop.test", StaffRole::Owner).await;
+    let mut owner = admin.signed_in("owner@shop.test").await;
+    admin.get(&mut owner, "/admin/settings/api-keys").await;
+    let bad = admin
+        .post(
+            &mut owner,
+            "/admin/settings/api-keys",
+            &[("name", "pas de blancs")],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains("Nom invalide"));
+    let created = admin
+        .post(
+            &mut owner,
+            "/admin/settings/api-keys",
+            &[("name", "boutique")],
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::OK);
+    let start =
+        created.body.find("<code class=\"secret\">").unwrap() + "<code class=\"secret\">".len();
+    let end = start + created.body[start..].find('<').unwrap();
+    let key = created.body[start..end].to_owned();
+    assert!(key.starts_with("ck_"), "{key}");
+    // The storefront reads the catalog with it...
+    let api = |key: String| {
+        Request::get("/api/categories")
+            .header("x-api-key", key)
+            .body(Body::empty())
+            .unwrap()
+    };
+    let mut storefront = Browser::default();
+    assert_eq!(
+        admin.send(&mut storefront, api(key.clone())).await.status,
+        StatusCode::OK
+    );
+    // ...until the owner revokes it, after a confirmation.
+    let key_id: Uuid = sqlx::query_scalar("select key_id from api_keys where name = 'boutique'")
+        .fetch_one(&admin.db.pool)
+        .await
+        .unwrap();
+    let confirm = admin
+        .get(
+            &mut owner,
+            &format!("/admin/settings/api-keys/{key_id}/revoke"),
+        )
+        .await;
+    assert!(confirm.body.contains("Révoquer la clé « boutique » ?"));
+    let answer = admin
+        .post(
+            &mut owner,
+            &format!("/admin/settings/api-keys/{key_id}/revoke"),
+            &[],
+        )
+        .await;
+    let page = admin.get(&mut owner, answer.location()).await;
+    assert!(page.body.contains("Clé révoquée.") && !page.body.contains(&key));
+    assert_eq!(
+        admin.send(&mut storefront, api(key)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let kinds: Vec<String> = sqlx::query_scalar(
+        "select kind from security_events where kind like 'api_key%' order by id",
+    )
+    .fetch_all(&admin.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(kinds, ["api_key_created", "api_key_revoked"]);
 }

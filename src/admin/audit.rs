@@ -324,12 +324,14 @@ struct SecurityRow {
     at: DateTime<Utc>,
 }
 
-const SECURITY_KINDS: [&str; 5] = [
+const SECURITY_KINDS: [&str; 7] = [
     "login_succeeded",
     "login_failed",
     "login_throttled",
     "logout",
     "csrf_refused",
+    "api_key_created",
+    "api_key_revoked",
 ];
 
 async fn security(
@@ -393,7 +395,7 @@ async fn security(
                 } }
                 tbody { @for row in &rows { tr {
                     td { (local_time(&row.at, french)) }
-                    td { span class={"badge " (if row.kind == "login_succeeded" || row.kind == "logout" { "badge-ok" } else { "badge-danger" })} { (row.kind) } }
+                    td { span class={"badge " (if matches!(row.kind.as_str(), "login_succeeded" | "logout" | "api_key_created") { "badge-ok" } else { "badge-danger" })} { (row.kind) } }
                     td { (row.email.as_deref().or(row.staff_name.as_deref()).unwrap_or(t.none)) }
                     td { (row.client_ip.as_deref().unwrap_or(t.none)) }
                     td { span.muted { (crate::admin::dashboard::excerpt(row.user_agent.as_deref().unwrap_or(""), 60)) } }

@@ -17,6 +17,7 @@ pub mod orders;
 pub mod products;
 pub mod reviews;
 pub mod session;
+pub mod settings;
 pub mod staff;
 pub mod store;
 
@@ -146,6 +147,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(orders::router())
         .merge(customers::router())
         .merge(audit::router())
+        .merge(settings::router())
         .merge(staff::router())
         .route("/preferences", post(preferences))
         .route("/admin/{*rest}", get(not_found).post(not_found))

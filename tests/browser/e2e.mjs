@@ -529,6 +529,7 @@ async function runAccessibility(browser) {
       '/admin/audit',
       '/admin/audit/security',
       '/admin/audit/chain',
+      '/admin/settings/api-keys',
     ];
     for (const theme of ['light', 'dark']) {
       await page.goto(`${BASE_URL}/admin`);

@@ -180,6 +180,10 @@ texts! {
     security_kind, client_address, user_agent, chain_events, chain_sealed, chain_last_seal,
     chain_verify, chain_ok, chain_broken, chain_never_verified, chain_last_verified, older,
     newer, all_actors, all_types,
+    // API keys
+    api_keys_title, api_key_name, api_key_name_hint, api_key_create, api_key_created,
+    api_key_once, api_key_revoke, api_key_revoke_confirm, api_key_revoked, api_key_live,
+    api_key_revoked_at, api_key_bad_name, api_key_name_taken, no_api_keys, created_at,
     // categories
     categories_title, category_new, category_edit, products_in_category, delete,
     delete_confirm, category_not_empty, category_deleted, category_created, name_taken,
