@@ -384,6 +384,73 @@ fn document(lang: Lang, theme: Theme, title: &str, body: Markup) -> Markup {
     }
 }
 
+/// Previous / "page n of m" / next, for a list whose page `p` is at `link(p)`.
+pub fn pagination(t: &Texts, page: i64, pages: i64, link: impl Fn(i64) -> String) -> Markup {
+    html! {
+        @if pages > 1 {
+            nav.pagination aria-label="pagination" {
+                @if page > 1 { a href=(link(page - 1)) rel="prev" { (t.previous) } }
+                @else { span.disabled { (t.previous) } }
+                span aria-current="page" { (i18n::fill(t.page_of, &[("page", &page.to_string()), ("pages", &pages.to_string())])) }
+                @if page < pages { a href=(link(page + 1)) rel="next" { (t.next) } }
+                @else { span.disabled { (t.next) } }
+            }
+        }
+    }
+}
+
+/// A list's address: `base` with its current query parameters, some replaced (`None`
+/// removes one). Empty values are left out.
+pub fn list_link(
+    base: &str,
+    current: &[(&str, &Option<String>)],
+    changes: &[(&str, Option<&str>)],
+) -> String {
+    let mut pairs: Vec<(&str, String)> = Vec::new();
+    for (key, value) in current {
+        let value = match changes.iter().find(|(k, _)| k == key) {
+            Some((_, v)) => v.map(str::to_owned),
+            None => (*value).clone(),
+        };
+        if let Some(value) = value.filter(|v| !v.is_empty()) {
+            pairs.push((key, value));
+        }
+    }
+    let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
+    if query.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}?{query}")
+    }
+}
+
+impl Admin {
+    /// The confirmation before a destructive action: the question, a form posting to
+    /// `action` with `fields` and a danger button, and a way back to `back`.
+    pub fn confirm_dialog(
+        &self,
+        question: &str,
+        action: &str,
+        button: &str,
+        back: &str,
+        fields: Markup,
+    ) -> Markup {
+        html! {
+            div.confirm {
+                h2 { (question) }
+                form method="post" action=(action) {
+                    (self.csrf_field())
+                    (fields)
+                    div.dialog-actions {
+                        button.btn.btn-danger type="submit" { (button) span.spinner aria-hidden="true" {} }
+                        a.btn.btn-ghost href=(back) data-close-dialog { (self.t.cancel) }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// `at` in the shop's time zone (Paris: UTC+1, UTC+2 in summer by the EU rule, from the
 /// last Sunday of March to the last Sunday of October, 01:00 UTC both), as staff read it.
 pub fn local_time(at: &chrono::DateTime<chrono::Utc>, french: bool) -> String {

@@ -23,7 +23,7 @@ use crate::admin::chart::amount;
 use crate::admin::dashboard::{order_status_label, SHOP_TIME_ZONE};
 use crate::admin::error::AdminError;
 use crate::admin::i18n::{fill, Lang, Texts};
-use crate::admin::layout::{local_time, Admin};
+use crate::admin::layout::{list_link, local_time, pagination, Admin};
 use crate::admin::{field, settle, FieldErrors};
 use crate::commands::CommandError;
 use crate::context::RequestContext;
@@ -100,22 +100,7 @@ impl ListQuery {
             ("dir", &self.dir),
             ("page", &self.page),
         ];
-        let mut pairs: Vec<(&str, String)> = Vec::new();
-        for (key, value) in current {
-            let value = match changes.iter().find(|(k, _)| *k == key) {
-                Some((_, v)) => v.map(str::to_owned),
-                None => value.clone(),
-            };
-            if let Some(value) = value.filter(|v| !v.is_empty()) {
-                pairs.push((key, value));
-            }
-        }
-        let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
-        if query.is_empty() {
-            "/admin/orders".into()
-        } else {
-            format!("/admin/orders?{query}")
-        }
+        list_link("/admin/orders", &current, changes)
     }
 
     fn date(value: &Option<String>) -> Option<NaiveDate> {
@@ -315,15 +300,7 @@ async fn list(
                 } } }
             } }
         }
-        @if pages > 1 {
-            nav.pagination aria-label="pagination" {
-                @if page > 1 { a href=(query.link(&[("page", Some(&(page - 1).to_string()))])) rel="prev" { (t.previous) } }
-                @else { span.disabled { (t.previous) } }
-                span aria-current="page" { (fill(t.page_of, &[("page", &page.to_string()), ("pages", &pages.to_string())])) }
-                @if page < pages { a href=(query.link(&[("page", Some(&(page + 1).to_string()))])) rel="next" { (t.next) } }
-                @else { span.disabled { (t.next) } }
-            }
-        }
+        (pagination(t, page, pages, |p| query.link(&[("page", Some(&p.to_string()))])))
     };
     Ok(admin.page(t.orders_title, content).await)
 }

@@ -24,7 +24,7 @@ use crate::admin::chart::amount;
 use crate::admin::error::{urlencode, AdminError};
 use crate::admin::history::{self, Streams};
 use crate::admin::i18n::{fill, Lang, Texts};
-use crate::admin::layout::{local_time, Admin};
+use crate::admin::layout::{list_link, local_time, pagination, Admin};
 use crate::admin::{claimed_by_other, field, markdown, safe_back, settle, FieldErrors};
 use crate::commands::CommandError;
 use crate::context::RequestContext;
@@ -136,7 +136,6 @@ impl ListQuery {
 
     /// This list's address with some parameters replaced.
     fn link(&self, changes: &[(&str, Option<&str>)]) -> String {
-        let mut pairs: Vec<(&str, String)> = Vec::new();
         let current = [
             ("q", &self.q),
             ("category", &self.category),
@@ -146,21 +145,7 @@ impl ListQuery {
             ("dir", &self.dir),
             ("page", &self.page),
         ];
-        for (key, value) in current {
-            let value = match changes.iter().find(|(k, _)| *k == key) {
-                Some((_, v)) => v.map(str::to_owned),
-                None => value.clone(),
-            };
-            if let Some(value) = value.filter(|v| !v.is_empty()) {
-                pairs.push((key, value));
-            }
-        }
-        let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
-        if query.is_empty() {
-            "/admin/products".into()
-        } else {
-            format!("/admin/products?{query}")
-        }
+        list_link("/admin/products", &current, changes)
     }
 }
 
@@ -337,15 +322,7 @@ async fn list(
                 } }
             }
         }
-        @if pages > 1 {
-            nav.pagination aria-label="pagination" {
-                @if page > 1 { a href=(query.link(&[("page", Some(&(page - 1).to_string()))])) rel="prev" { (t.previous) } }
-                @else { span.disabled { (t.previous) } }
-                span aria-current="page" { (fill(t.page_of, &[("page", &page.to_string()), ("pages", &pages.to_string())])) }
-                @if page < pages { a href=(query.link(&[("page", Some(&(page + 1).to_string()))])) rel="next" { (t.next) } }
-                @else { span.disabled { (t.next) } }
-            }
-        }
+        (pagination(t, page, pages, |p| query.link(&[("page", Some(&p.to_string()))])))
     };
     Ok(admin.page(t.products_title, content).await)
 }
@@ -1172,17 +1149,13 @@ async fn confirm_archive(
     admin.require(Permission::EditCatalog)?;
     let t = admin.t;
     let row = load(&state, id).await?;
-    let body = html! {
-        div.confirm {
-            h2 { (row.name) }
-            p { (t.archive_confirm) }
-            form.dialog-actions method="post" action={"/admin/products/" (id) "/status"} {
-                (admin.csrf_field())
-                button.btn.btn-danger type="submit" name="action" value="archive" { (t.archive) }
-                a.btn.btn-ghost href={"/admin/products/" (id)} data-close-dialog { (t.cancel) }
-            }
-        }
-    };
+    let body = admin.confirm_dialog(
+        t.archive_confirm,
+        &format!("/admin/products/{id}/status"),
+        t.archive,
+        &format!("/admin/products/{id}"),
+        html! { input type="hidden" name="action" value="archive"; },
+    );
     Ok(admin.confirmation(&row.name, body).await)
 }
 

@@ -20,7 +20,7 @@ use aggregates::{ReviewCommand, ReviewError};
 
 use crate::admin::error::AdminError;
 use crate::admin::i18n::{fill, Lang, Texts};
-use crate::admin::layout::{local_time, Admin};
+use crate::admin::layout::{local_time, pagination, Admin};
 use crate::admin::{field, settle, FieldErrors};
 use crate::commands::CommandError;
 use crate::context::RequestContext;
@@ -202,13 +202,7 @@ async fn list(
                 } } }
             } }
         }
-        @if pages > 1 {
-            nav.pagination aria-label="pagination" {
-                @if page > 1 { a href=(link(page - 1)) rel="prev" { (t.previous) } } @else { span.disabled { (t.previous) } }
-                span aria-current="page" { (fill(t.page_of, &[("page", &page.to_string()), ("pages", &pages.to_string())])) }
-                @if page < pages { a href=(link(page + 1)) rel="next" { (t.next) } } @else { span.disabled { (t.next) } }
-            }
-        }
+        (pagination(t, page, pages, link))
     };
     Ok(admin.page(t.reviews_title, content).await)
 }

@@ -195,16 +195,14 @@ async fn confirm_revoke(
         .find(|k| k.key_id == id && k.revoked_at.is_none())
         .ok_or(AdminError::NotFound)?;
     let question = fill(t.api_key_revoke_confirm, &[("name", &key.name)]);
-    let body = html! {
-        div.confirm {
-            h2 { (question) }
-            form.dialog-actions method="post" action={"/admin/settings/api-keys/" (id) "/revoke"} {
-                (admin.csrf_field())
-                button.btn.btn-danger type="submit" { (t.api_key_revoke) }
-                a.btn.btn-ghost href="/admin/settings/api-keys" data-close-dialog { (t.cancel) }
-            }
-        }
-    };
+    let action = format!("/admin/settings/api-keys/{id}/revoke");
+    let body = admin.confirm_dialog(
+        &question,
+        &action,
+        t.api_key_revoke,
+        "/admin/settings/api-keys",
+        html! {},
+    );
     Ok(admin.confirmation(&question, body).await)
 }
 

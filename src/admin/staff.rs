@@ -313,16 +313,14 @@ async fn confirm_reset(
     let t = admin.t;
     let row = load(&state, id).await?;
     let question = fill(t.staff_reset_confirm, &[("name", &row.display_name)]);
-    let body = html! {
-        div.confirm {
-            h2 { (question) }
-            form.dialog-actions method="post" action={"/admin/staff/" (id) "/password"} {
-                (admin.csrf_field())
-                button.btn.btn-danger type="submit" { (t.staff_reset_password) }
-                a.btn.btn-ghost href="/admin/staff" data-close-dialog { (t.cancel) }
-            }
-        }
-    };
+    let action = format!("/admin/staff/{id}/password");
+    let body = admin.confirm_dialog(
+        &question,
+        &action,
+        t.staff_reset_password,
+        "/admin/staff",
+        html! {},
+    );
     Ok(admin.confirmation(&question, body).await)
 }
 
@@ -425,16 +423,14 @@ async fn confirm_disable(
     let t = admin.t;
     let row = load(&state, id).await?;
     let question = fill(t.staff_disable_confirm, &[("name", &row.display_name)]);
-    let body = html! {
-        div.confirm {
-            h2 { (question) }
-            form.dialog-actions method="post" action={"/admin/staff/" (id) "/disable"} {
-                (admin.csrf_field())
-                button.btn.btn-danger type="submit" { (t.staff_disable) }
-                a.btn.btn-ghost href="/admin/staff" data-close-dialog { (t.cancel) }
-            }
-        }
-    };
+    let action = format!("/admin/staff/{id}/disable");
+    let body = admin.confirm_dialog(
+        &question,
+        &action,
+        t.staff_disable,
+        "/admin/staff",
+        html! {},
+    );
     Ok(admin.confirmation(&question, body).await)
 }
 
