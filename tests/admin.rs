@@ -1570,6 +1570,23 @@ async fn orders_are_followed_and_moved_along_with_confirmations() {
         "{}",
         page.body
     );
+    // The timeline tells every event of the order, in French, with who did it.
+    let timeline = admin
+        .get(
+            &mut browser,
+            &format!("/admin/orders/{}", first.order_number),
+        )
+        .await;
+    for line in [
+        "Commande passée : 2 article(s)",
+        "Commande confirmée",
+        "Prête au retrait",
+        "Retirée par le client",
+        "Paiement reçu",
+    ] {
+        assert!(timeline.body.contains(line), "{line}: {}", timeline.body);
+    }
+    assert!(timeline.body.contains("operator@shop.test"), "who moved it");
     let mut available: i64 = 0;
     for _ in 0..100 {
         available = sqlx::query_scalar("select available from stock_levels where product_id = $1")

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use maud::{html, Markup};
 use uuid::Uuid;
 
-use aggregates::{Actor, ProductEvent, ReleaseReason, StockEvent};
+use aggregates::{Actor, OrderEvent, ProductEvent, ReleaseReason, StockEvent};
 use projections::stream::{DomainEvent, Envelope, StoredEvent};
 
 use crate::admin::chart::amount;
@@ -47,24 +47,11 @@ pub async fn of_product(
     let french = lang == Lang::Fr;
     // The product's own events all (few; each edit is told against the one before), the
     // stock's only the latest `limit` (many: every sale; each carries its own figures).
-    let read = |aggregate_type: &'static str, newest: Option<i64>| {
-        sqlx::query_as::<_, StoredEvent>(
-            "select * from (
-                 select position, transaction_id::text::bigint as tx, aggregate_type,
-                        aggregate_id, sequence, event_type, event_version,
-                        payload::text as payload, metadata::text as metadata, recorded_at
-                   from events where aggregate_type = $1 and aggregate_id = $2
-                  order by sequence desc limit $3
-             ) latest order by position",
-        )
-        .bind(aggregate_type)
-        .bind(product_id.to_string())
-        .bind(newest.unwrap_or(i64::MAX))
-        .fetch_all(&state.pool)
-    };
-    let mut raw = read("Stock", Some(i64::try_from(limit).unwrap_or(i64::MAX))).await?;
+    let id = product_id.to_string();
+    let newest = Some(i64::try_from(limit).unwrap_or(i64::MAX));
+    let mut raw = read_stream(state, "Stock", &id, newest).await?;
     if streams == Streams::ProductAndStock {
-        raw.extend(read("Product", None).await?);
+        raw.extend(read_stream(state, "Product", &id, None).await?);
         raw.sort_by_key(|e| e.position);
     }
     let events: Vec<Envelope> = raw
@@ -274,6 +261,117 @@ pub async fn of_product(
     }
     entries.reverse();
     entries.truncate(limit);
+    Ok(entries)
+}
+
+/// The latest `newest` events of one stream (all when `None`), oldest first.
+async fn read_stream(
+    state: &AppState,
+    aggregate_type: &str,
+    id: &str,
+    newest: Option<i64>,
+) -> Result<Vec<StoredEvent>, sqlx::Error> {
+    sqlx::query_as::<_, StoredEvent>(
+        "select * from (
+             select position, transaction_id::text::bigint as tx, aggregate_type,
+                    aggregate_id, sequence, event_type, event_version,
+                    payload::text as payload, metadata::text as metadata, recorded_at
+               from events where aggregate_type = $1 and aggregate_id = $2
+              order by sequence desc limit $3
+         ) latest order by position",
+    )
+    .bind(aggregate_type)
+    .bind(id)
+    .bind(newest.unwrap_or(i64::MAX))
+    .fetch_all(&state.pool)
+    .await
+}
+
+/// An order's timeline, oldest first: every event of its stream, with who and when.
+pub async fn of_order(
+    state: &AppState,
+    lang: Lang,
+    order_id: Uuid,
+) -> Result<Vec<Entry>, AdminError> {
+    let t = lang.texts();
+    let french = lang == Lang::Fr;
+    let money = |m: &aggregates::Money| format!("{} €", amount(m.amount(), french));
+    let events: Vec<Envelope> = read_stream(state, "Order", &order_id.to_string(), None)
+        .await?
+        .into_iter()
+        .filter_map(|e| Envelope::decode(e).ok())
+        .collect();
+    let names = Names::load(state, &events).await?;
+    let mut entries = Vec::with_capacity(events.len());
+    for envelope in &events {
+        let DomainEvent::Order(event) = &envelope.event else {
+            continue;
+        };
+        let what = match event {
+            OrderEvent::OrderPlaced {
+                lines,
+                totals,
+                payment_method,
+                ..
+            } => fill(
+                t.h_order_placed,
+                &[
+                    ("lines", &lines.len().to_string()),
+                    ("total", &money(&totals.total_ttc)),
+                    ("method", payment_method.as_str()),
+                ],
+            ),
+            OrderEvent::PaymentSessionOpened { provider, .. } => {
+                fill(t.h_payment_session, &[("provider", provider)])
+            }
+            OrderEvent::PaymentConfirmed {
+                provider,
+                reference,
+                amount,
+                ..
+            } => fill(
+                t.h_payment_confirmed,
+                &[
+                    ("amount", &money(amount)),
+                    ("provider", provider),
+                    ("reference", reference),
+                ],
+            ),
+            OrderEvent::PaymentFailed {
+                provider, reason, ..
+            } => fill(
+                t.h_payment_failed,
+                &[("provider", provider), ("reason", reason)],
+            ),
+            OrderEvent::OrderConfirmed => t.h_order_confirmed.to_owned(),
+            OrderEvent::OrderReadyForPickup => t.h_order_ready.to_owned(),
+            OrderEvent::OrderCompleted => t.h_order_completed.to_owned(),
+            OrderEvent::OrderCancelled { reason, .. } => {
+                fill(t.h_order_cancelled, &[("reason", reason)])
+            }
+            OrderEvent::InvoiceIssued { invoice_number } => {
+                fill(t.h_invoice_issued, &[("number", invoice_number)])
+            }
+            OrderEvent::CreditNoteIssued {
+                credit_note_number,
+                invoice_number,
+                reason,
+            } => fill(
+                t.h_credit_note_issued,
+                &[
+                    ("number", credit_note_number),
+                    ("invoice", invoice_number),
+                    ("reason", reason),
+                ],
+            ),
+        };
+        entries.push(Entry {
+            at: envelope.raw.recorded_at,
+            actor: names.actor(t, &envelope.metadata.actor),
+            what,
+            movement: None,
+        });
+    }
     Ok(entries)
 }
 

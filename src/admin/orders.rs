@@ -357,13 +357,6 @@ fn moves(t: &Texts, status: &str) -> Vec<(&'static str, &'static str)> {
     moves
 }
 
-#[derive(Debug, sqlx::FromRow)]
-struct TimelineRow {
-    actor: String,
-    summary: String,
-    recorded_at: DateTime<Utc>,
-}
-
 async fn detail(
     State(state): State<AppState>,
     admin: Admin,
@@ -374,13 +367,7 @@ async fn detail(
     let lang = admin.lang;
     let french = lang == Lang::Fr;
     let order = load(&state, &number).await?;
-    let timeline: Vec<TimelineRow> = sqlx::query_as(
-        "select actor, summary, recorded_at from order_timeline
-          where order_id = $1 order by position",
-    )
-    .bind(order.order_id)
-    .fetch_all(&state.pool)
-    .await?;
+    let timeline = crate::admin::history::of_order(&state, lang, order.order_id).await?;
     let title = fill(t.order_title, &[("number", &order.order_number)]);
     let may_move = admin.may(Permission::ChangeOrderStatus);
     let base = format!("/admin/orders/{}", order.order_number);
@@ -488,14 +475,7 @@ async fn detail(
         }
         section.card {
             h2 { (t.timeline) }
-            ol.timeline {
-                @for row in &timeline {
-                    li {
-                        time datetime=(row.recorded_at.to_rfc3339()) { (local_time(&row.recorded_at, french)) }
-                        " " span.actor { (row.actor) } " " span.summary { (row.summary) }
-                    }
-                }
-            }
+            (crate::admin::history::table(t, lang, &timeline, false))
         }
     };
     Ok(admin.page(&title, content).await)

@@ -155,7 +155,9 @@ texts! {
     h_reservation_released, h_reservation_committed, h_stock_returned, h_on_hand_after,
     h_release_cancelled, h_release_expired, h_release_payment_failed,
     h_release_placement_failed, actor_system, actor_api_key, actor_customer, actor_process,
-    actor_payment, movement, order_label,
+    actor_payment, movement, order_label, h_order_placed, h_payment_session,
+    h_payment_confirmed, h_payment_failed, h_order_confirmed, h_order_ready,
+    h_order_completed, h_order_cancelled, h_invoice_issued, h_credit_note_issued,
     // reviews
     reviews_title, review_title, review_verified, review_status_pending, review_status_approved,
     review_status_rejected, approve, reject, review_feedback, review_feedback_hint,
