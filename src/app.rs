@@ -225,7 +225,6 @@ async fn staff(db: &Database, command: StaffCommand) -> Result<(), AppError> {
 
 /// With `serve --demo`: an owner to sign in with, its password printed once.
 async fn demo_owner(bus: &CommandBus) -> Result<(), AppError> {
-    use rand::RngCore;
     let exists: bool = sqlx::query_scalar(
         "select exists(select 1 from unique_keys where scope = $1 and value = $2)",
     )
@@ -236,9 +235,7 @@ async fn demo_owner(bus: &CommandBus) -> Result<(), AppError> {
     if exists {
         return Ok(());
     }
-    let mut bytes = [0u8; 12];
-    rand::rng().fill_bytes(&mut bytes);
-    let password = hex::encode(bytes);
+    let password = crate::auth::temporary_password();
     crate::auth::create_account(
         bus,
         crate::demo::DEMO_OWNER_EMAIL,

@@ -137,9 +137,9 @@ pub struct Attempt<'a> {
     pub user_agent: Option<&'a str>,
 }
 
-/// Appends a security event.
-pub async fn record(
-    conn: &mut PgConnection,
+/// Appends a security event (on the pool, or inside a transaction).
+pub async fn record<'c>(
+    executor: impl sqlx::PgExecutor<'c>,
     kind: SecurityEventKind,
     attempt: &Attempt<'_>,
 ) -> Result<(), sqlx::Error> {
@@ -152,9 +152,18 @@ pub async fn record(
     .bind(attempt.staff_id)
     .bind(attempt.client_ip)
     .bind(attempt.user_agent)
-    .execute(conn)
+    .execute(executor)
     .await?;
     Ok(())
+}
+
+/// A password for someone to change: 12 random bytes as 24 hex digits (within the
+/// length policy). Used for the demo owner and for accounts the owner creates or resets.
+pub fn temporary_password() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 12];
+    rand::rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
 }
 
 /// Serialises the sign-in attempts for one address and from one client until the

@@ -162,7 +162,7 @@ async fn submit(
     if let Some(until) = auth::locked_until(&mut tx, &email, client_ip).await? {
         let left = (until - Utc::now()).num_seconds().max(0);
         if left > 0 {
-            auth::record(&mut tx, SecurityEventKind::LoginThrottled, &attempt(None)).await?;
+            auth::record(&mut *tx, SecurityEventKind::LoginThrottled, &attempt(None)).await?;
             tx.commit().await?;
             let minutes = ((left + 59) / 60).to_string();
             let csrf = session::csrf_token(&session).await?;
@@ -190,7 +190,7 @@ async fn submit(
     // A disabled account gets the same answer as a wrong password: the form must not
     // confirm a password to whoever is trying them.
     let (Some(staff_id), true, false) = (staff_id, matches, account.is_disabled()) else {
-        auth::record(&mut tx, SecurityEventKind::LoginFailed, &attempt(staff_id)).await?;
+        auth::record(&mut *tx, SecurityEventKind::LoginFailed, &attempt(staff_id)).await?;
         tx.commit().await?;
         let csrf = session::csrf_token(&session).await?;
         return Ok(refuse(
@@ -200,7 +200,7 @@ async fn submit(
         ));
     };
     auth::record(
-        &mut tx,
+        &mut *tx,
         SecurityEventKind::LoginSucceeded,
         &attempt(Some(staff_id)),
     )
@@ -223,8 +223,7 @@ async fn logout(
             user_agent: context.user_agent.as_deref(),
             ..Attempt::default()
         };
-        let mut conn = state.pool.acquire().await?;
-        auth::record(&mut conn, SecurityEventKind::Logout, &attempt).await?;
+        auth::record(&state.pool, SecurityEventKind::Logout, &attempt).await?;
     }
     session.flush().await?;
     Ok(Redirect::to("/login?reason=bye").into_response())

@@ -260,11 +260,17 @@ pub async fn settle(state: &AppState, aggregate_type: &str, id: &str) {
     let Ok(Some(position)) = state.bus.position_of(aggregate_type, id).await else {
         return;
     };
-    let views = projections::read_models();
-    let names: Vec<&str> = views.iter().map(|v| v.name()).collect();
+    // The read models' names never change: listed once.
+    static NAMES: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    let names = NAMES.get_or_init(|| {
+        projections::read_models()
+            .iter()
+            .map(|v| v.name())
+            .collect()
+    });
     if let Err(error) = projections::runtime::wait_for(
         &state.pool,
-        &names,
+        names,
         position,
         std::time::Duration::from_secs(2),
     )

@@ -252,11 +252,8 @@ pub async fn csrf_guard(
                 user_agent: context.user_agent.as_deref(),
                 ..Attempt::default()
             };
-            if let Err(error) = async {
-                let mut conn = state.pool.acquire().await?;
-                auth::record(&mut conn, SecurityEventKind::CsrfRefused, &attempt).await
-            }
-            .await
+            if let Err(error) =
+                auth::record(&state.pool, SecurityEventKind::CsrfRefused, &attempt).await
             {
                 tracing::warn!(%error, "security event not recorded");
             }

@@ -132,8 +132,7 @@ async fn record(
         client_ip: context.client_ip.as_deref(),
         user_agent: context.user_agent.as_deref(),
     };
-    let mut conn = state.pool.acquire().await?;
-    auth::record(&mut conn, kind, &attempt).await?;
+    auth::record(&state.pool, kind, &attempt).await?;
     Ok(())
 }
 

@@ -182,12 +182,13 @@ async fn render_list(
     Ok(admin.page_with_status(t.staff_title, content, status).await)
 }
 
-/// A temporary password: 12 random bytes as 24 hex digits (within the length policy).
-fn temporary_password() -> String {
-    use rand::RngCore;
-    let mut bytes = [0u8; 12];
-    rand::rng().fill_bytes(&mut bytes);
-    hex::encode(bytes)
+/// A temporary password and its hash.
+async fn issue_password() -> Result<(String, String), AdminError> {
+    let password = crate::auth::temporary_password();
+    let hash = crate::auth::hash_password_async(password.clone())
+        .await
+        .map_err(|e| AdminError::internal("hashing a password", e))?;
+    Ok((password, hash))
 }
 
 async fn create(
@@ -224,10 +225,7 @@ async fn create(
         )
         .await;
     };
-    let password = temporary_password();
-    let password_hash = crate::auth::hash_password_async(password.clone())
-        .await
-        .map_err(|e| AdminError::internal("hashing a password", e))?;
+    let (password, password_hash) = issue_password().await?;
     let staff_id = Uuid::now_v7();
     let command = StaffAccountCommand::CreateStaffAccount {
         staff_id,
@@ -335,10 +333,7 @@ async fn reset_password(
     admin.require(Permission::ManageStaff)?;
     let t = admin.t;
     let row = load(&state, id).await?;
-    let password = temporary_password();
-    let password_hash = crate::auth::hash_password_async(password.clone())
-        .await
-        .map_err(|e| AdminError::internal("hashing a password", e))?;
+    let (password, password_hash) = issue_password().await?;
     let metadata = context.metadata(aggregates::Actor::Staff(admin.user.id));
     let command = StaffAccountCommand::ChangeStaffPassword {
         password_hash,
