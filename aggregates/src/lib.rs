@@ -9,6 +9,7 @@ pub mod order;
 pub mod product;
 pub mod review;
 pub mod services;
+pub mod shop_settings;
 pub mod staff;
 pub mod stock;
 pub mod values;
@@ -31,7 +32,12 @@ pub use product::{
 pub use review::{Review, ReviewCommand, ReviewError, ReviewEvent, ReviewStatus};
 pub use services::{
     CatalogLookup, CatalogServices, FailingServices, FixedCatalogLookup, FixedPurchases,
-    InMemoryUniqueKeys, PurchaseLookup, ReviewServices, ServiceError, StaffServices, UniqueKeys,
+    FixedSales, InMemoryUniqueKeys, PurchaseLookup, ReviewServices, SalesLookup, ServiceError,
+    ShopSettingsServices, StaffServices, UniqueKeys,
+};
+pub use shop_settings::{
+    LegalIdentity, PickupLocation, PostalAddress, ShopSettings, ShopSettingsCommand,
+    ShopSettingsError, ShopSettingsEvent, SHOP_SETTINGS_ID,
 };
 pub use staff::{
     PasswordHash, Permission, StaffAccount, StaffAccountCommand, StaffAccountError,
@@ -41,8 +47,9 @@ pub use stock::{
     ReleaseReason, Reservation, Stock, StockCommand, StockError, StockEvent, StockStatus,
 };
 pub use values::{
-    compute_totals, Email, EmailError, Money, MoneyError, Phone, PhoneError, Reference,
-    ReferenceError, Slug, SlugError, Totals, VatLine, VatRate, VatRateError,
+    compute_totals, Currency, CurrencyError, Email, EmailError, Money, MoneyError, Phone,
+    PhoneError, Reference, ReferenceError, Siren, SirenError, Siret, SiretError, Slug, SlugError,
+    Totals, VatLine, VatNumber, VatNumberError, VatRate, VatRateError, WebOrigin, WebOriginError,
 };
 
 /// Version of every event type shipped so far; bumped per type with an upcaster.

@@ -122,6 +122,45 @@ impl fmt::Debug for StaffServices {
     }
 }
 
+/// How many orders the shop has taken, for settings that may only change before the first.
+#[async_trait]
+pub trait SalesLookup: Send + Sync {
+    /// Orders placed so far, whatever became of them.
+    async fn orders_placed(&self) -> Result<u64, ServiceError>;
+}
+
+/// Services of [`crate::ShopSettings`].
+#[derive(Clone)]
+pub struct ShopSettingsServices {
+    /// Whether orders exist.
+    pub sales: Arc<dyn SalesLookup>,
+}
+
+impl ShopSettingsServices {
+    /// Wraps `sales`.
+    pub fn new(sales: Arc<dyn SalesLookup>) -> Self {
+        Self { sales }
+    }
+}
+
+impl fmt::Debug for ShopSettingsServices {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ShopSettingsServices")
+            .finish_non_exhaustive()
+    }
+}
+
+/// [`SalesLookup`] answering a fixed count, for tests.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FixedSales(pub u64);
+
+#[async_trait]
+impl SalesLookup for FixedSales {
+    async fn orders_placed(&self) -> Result<u64, ServiceError> {
+        Ok(self.0)
+    }
+}
+
 /// Gives a key back once the event that stopped using it is written. A failure must not
 /// fail the command (cqrs-es would drop the written event), and a stale claim only blocks a
 /// name until someone frees it, so the error is dropped.
@@ -252,6 +291,13 @@ impl PurchaseLookup for FixedPurchases {
 /// A service that always fails, to test how aggregates report outages.
 #[derive(Debug, Clone)]
 pub struct FailingServices(pub String);
+
+#[async_trait]
+impl SalesLookup for FailingServices {
+    async fn orders_placed(&self) -> Result<u64, ServiceError> {
+        Err(ServiceError(self.0.clone()))
+    }
+}
 
 #[async_trait]
 impl UniqueKeys for FailingServices {

@@ -2,6 +2,7 @@
 //! input. Each one validates in its constructor and again when deserialised
 //! (`#[serde(try_from = "String")]`), so an event store row cannot smuggle in a bad value.
 
+mod company;
 mod email;
 mod money;
 mod phone;
@@ -9,6 +10,10 @@ mod reference;
 mod slug;
 mod vat;
 
+pub use company::{
+    Currency, CurrencyError, Siren, SirenError, Siret, SiretError, VatNumber, VatNumberError,
+    WebOrigin, WebOriginError,
+};
 pub use email::{Email, EmailError};
 pub use money::{compute_totals, Money, MoneyError, Totals, VatLine};
 pub use phone::{Phone, PhoneError};
