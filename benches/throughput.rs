@@ -727,6 +727,7 @@ async fn api_bench(seconds: u64) {
             changes_rx,
             Duration::from_secs(2),
         )),
+        shop: comptoir::shop::ShopProfile::default(),
         key_cache: Arc::new(comptoir::api::cache::KeyCache::new(Duration::from_secs(
             300,
         ))),
@@ -1147,6 +1148,7 @@ async fn admin_bench(target_orders: u64, requests: u64) {
         media_base_url: "/media".into(),
         limits: Default::default(),
         read_cache: Arc::new(comptoir::api::cache::ReadCache::disabled()),
+        shop: comptoir::shop::ShopProfile::default(),
         key_cache: Arc::new(comptoir::api::cache::KeyCache::disabled()),
         // One client asks for every page here, far faster than a person.
         admin: comptoir::admin::AdminSettings {

@@ -306,6 +306,13 @@ async fn serve(
         Duration::from_secs(30),
         shutdown_rx.clone(),
     )));
+    let shop = crate::shop::ShopProfile::default();
+    shop.reload(&bus).await.map_err(AppError::Config)?;
+    tasks.push(tokio::spawn(shop.clone().follow(
+        bus.clone(),
+        changes_rx.clone(),
+        shutdown_rx.clone(),
+    )));
     let key_cache = Arc::new(crate::api::cache::KeyCache::new(Duration::from_secs(300)));
     tasks.push(tokio::spawn(crate::api::cache::follow_revocations(
         db.pool.clone(),
@@ -328,6 +335,7 @@ async fn serve(
             changes_rx,
             Duration::from_secs(2),
         )),
+        shop,
         key_cache,
         admin: crate::admin::AdminSettings::from_env(bind).map_err(AppError::Config)?,
     };

@@ -12,11 +12,13 @@ use rand::Rng;
 use sqlx::PgPool;
 
 use aggregates::metadata::EventMetadata;
-use aggregates::services::{CatalogServices, ReviewServices, StaffServices};
-use aggregates::{Category, InvoiceSeries, Order, Product, Review, StaffAccount, Stock};
+use aggregates::services::{CatalogServices, ReviewServices, ShopSettingsServices, StaffServices};
+use aggregates::{
+    Category, InvoiceSeries, Order, Product, Review, ShopSettings, StaffAccount, Stock,
+};
 use projections::stream::{self, StreamPosition};
 
-use crate::services::{PgCatalogLookup, PgPurchaseLookup, PgUniqueKeys};
+use crate::services::{PgCatalogLookup, PgPurchaseLookup, PgSalesLookup, PgUniqueKeys};
 
 /// How a command failed.
 #[derive(Debug, thiserror::Error)]
@@ -145,6 +147,7 @@ pub struct CommandBus {
     pub reviews: Handler<Review>,
     pub invoice_series: Handler<InvoiceSeries>,
     pub staff: Handler<StaffAccount>,
+    pub settings: Handler<ShopSettings>,
 }
 
 /// Attempts per command before a conflict is reported. Enough for dozens of buyers
@@ -159,6 +162,7 @@ impl CommandBus {
             || CatalogServices::new(Arc::new(PgUniqueKeys::new(pool.clone())), lookup.clone());
         let reviews = ReviewServices::new(Arc::new(PgPurchaseLookup::new(pool.clone())));
         let staff = StaffServices::new(Arc::new(PgUniqueKeys::new(pool.clone())));
+        let settings = ShopSettingsServices::new(Arc::new(PgSalesLookup::new(pool.clone())));
         Arc::new(CommandBus {
             categories: Handler::new(&pool, catalog(), None, ATTEMPTS),
             products: Handler::new(&pool, catalog(), None, ATTEMPTS),
@@ -169,6 +173,7 @@ impl CommandBus {
             reviews: Handler::new(&pool, reviews, None, ATTEMPTS),
             invoice_series: Handler::new(&pool, (), Some(50), ATTEMPTS),
             staff: Handler::new(&pool, staff, None, ATTEMPTS),
+            settings: Handler::new(&pool, settings, None, ATTEMPTS),
             pool,
         })
     }

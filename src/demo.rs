@@ -15,7 +15,10 @@ use aggregates::order::{OrderCommand, PaymentMethod};
 use aggregates::product::ProductCommand;
 use aggregates::review::ReviewCommand;
 use aggregates::stock::StockCommand;
-use aggregates::{Email, Money, Phone, Reference, Slug, VatRate};
+use aggregates::{
+    Email, LegalIdentity, Money, Phone, PostalAddress, Reference, ShopSettingsCommand, Siren,
+    Siret, Slug, VatNumber, VatRate, SHOP_SETTINGS_ID,
+};
 
 /// The demo owner's sign-in address (`serve --demo` prints its password once).
 pub const DEMO_OWNER_EMAIL: &str = "demo@comptoir.test";
@@ -177,9 +180,18 @@ const MAINTENANCE: &[(&str, &[&str])] = &[
         &["bougie CR9EIX", "bougie CR8E", "bougie LMAR8AI-10"],
     ),
 ];
-const PICKUP: &[&str] = &[
-    "Atelier de Lyon, 12 rue de la Moto",
-    "Dépôt de Villeurbanne, 4 avenue des Pistons",
+/// Pickup locations: name, address, opening hours.
+const PICKUP: &[(&str, &str, &str)] = &[
+    (
+        "Atelier de Lyon",
+        "12 rue de la Moto, 69007 Lyon",
+        "Du mardi au samedi, 9 h – 12 h 30 et 14 h – 19 h",
+    ),
+    (
+        "Dépôt de Villeurbanne",
+        "4 avenue des Pistons, 69100 Villeurbanne",
+        "Du lundi au vendredi, 8 h – 17 h",
+    ),
 ];
 const FIRST: &[&str] = &[
     "Camille",
@@ -217,12 +229,55 @@ const PRAISE: &[&str] = &[
 type Family = (&'static str, &'static str, &'static str, Brands, (u32, u32));
 type Brands = &'static [(&'static str, &'static [&'static str])];
 
+/// The demo seller (a made-up SIREN whose keys are valid) and its pickup locations.
+async fn settings(
+    bus: &CommandBus,
+    rng: &mut StdRng,
+    system: &EventMetadata,
+) -> Result<(), String> {
+    let err = |e: &dyn std::fmt::Display| e.to_string();
+    let identity = LegalIdentity {
+        company_name: "Comptoir Moto Démo".to_owned(),
+        legal_form: "SARL".to_owned(),
+        share_capital: Some(Money::new(Decimal::new(10_000, 0)).map_err(|e| err(&e))?),
+        address: PostalAddress {
+            street: "12 rue de la Moto".to_owned(),
+            postal_code: "69007".to_owned(),
+            city: "Lyon".to_owned(),
+            country: "France".to_owned(),
+        },
+        siren: Siren::new("123456782").map_err(|e| err(&e))?,
+        siret: Siret::new("12345678200002").map_err(|e| err(&e))?,
+        rcs_city: Some("Lyon".to_owned()),
+        vat_number: Some(VatNumber::new("FR11123456782").map_err(|e| err(&e))?),
+        email: Email::new("contact@comptoir.test").map_err(|e| err(&e))?,
+        phone: Some(Phone::new("04 72 00 00 00").map_err(|e| err(&e))?),
+    };
+    let mut commands = vec![ShopSettingsCommand::ChangeLegalIdentity { identity }];
+    for (name, address, hours) in PICKUP {
+        commands.push(ShopSettingsCommand::AddPickupLocation {
+            location_id: uuid_from(rng),
+            name: (*name).to_owned(),
+            address: (*address).to_owned(),
+            opening_hours: (*hours).to_owned(),
+        });
+    }
+    for command in commands {
+        bus.settings
+            .execute(SHOP_SETTINGS_ID, command, system)
+            .await
+            .map_err(|e| err(&e))?;
+    }
+    Ok(())
+}
+
 /// Writes the demo shop. Returns a one-paragraph summary.
 pub async fn seed(bus: &CommandBus, size: DemoSize) -> Result<String, String> {
     let mut rng = StdRng::seed_from_u64(size.seed);
     let system = EventMetadata::system();
     let err = |e: &dyn std::fmt::Display| e.to_string();
     let vat = VatRate::try_from("20").map_err(|e| err(&e))?;
+    settings(bus, &mut rng, &system).await?;
 
     let families: [Family; 3] = [
         (
@@ -365,7 +420,7 @@ pub async fn seed(bus: &CommandBus, size: DemoSize) -> Result<String, String> {
             customer_email: email.clone(),
             customer_name: format!("{first} {last}"),
             customer_phone: phone,
-            pickup_location: (*PICKUP.choose(&mut rng).unwrap_or(&PICKUP[0])).to_owned(),
+            pickup_location: PICKUP.choose(&mut rng).unwrap_or(&PICKUP[0]).0.to_owned(),
             payment_method,
             items: items.clone(),
         };

@@ -30,6 +30,8 @@ pub struct AppState {
     pub limits: crate::api::limits::ApiLimits,
     /// Catalog answers, valid until the projector applies new events.
     pub read_cache: Arc<crate::api::cache::ReadCache>,
+    /// The shop's settings (legal identity, pickup locations, VAT rates, CORS origins).
+    pub shop: crate::shop::ShopProfile,
     /// Recently verified API keys.
     pub key_cache: Arc<crate::api::cache::KeyCache>,
     /// Staff sessions and cookies.

@@ -17,4 +17,5 @@ pub mod http;
 pub mod ordering;
 pub mod process;
 pub mod services;
+pub mod shop;
 pub mod telemetry;

@@ -9,7 +9,7 @@ use postgres_es::PostgresEventRepository;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use aggregates::services::{CatalogLookup, PurchaseLookup, ServiceError, UniqueKeys};
+use aggregates::services::{CatalogLookup, PurchaseLookup, SalesLookup, ServiceError, UniqueKeys};
 use aggregates::{Category, Email, Order};
 use projections::{runtime, stream};
 
@@ -174,5 +174,32 @@ impl PurchaseLookup for PgPurchaseLookup {
                 .lines()
                 .iter()
                 .any(|line| line.product_id == product_id))
+    }
+}
+
+/// Counts orders in the event store itself (not a view that may lag): the currency must
+/// not change once the first order is written.
+#[derive(Debug, Clone)]
+pub struct PgSalesLookup {
+    pool: PgPool,
+}
+
+impl PgSalesLookup {
+    /// Counts in `pool`'s store.
+    pub fn new(pool: PgPool) -> Self {
+        PgSalesLookup { pool }
+    }
+}
+
+#[async_trait]
+impl SalesLookup for PgSalesLookup {
+    async fn orders_placed(&self) -> Result<u64, ServiceError> {
+        let count: i64 = sqlx::query_scalar(
+            "select count(*) from events where aggregate_type = 'Order' and event_type = 'OrderPlaced'",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map_err(service_error)?;
+        Ok(u64::try_from(count).unwrap_or(0))
     }
 }

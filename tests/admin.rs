@@ -77,6 +77,7 @@ impl Admin {
             media_base_url: "/media".into(),
             limits: Default::default(),
             read_cache: Arc::new(comptoir::api::cache::ReadCache::disabled()),
+            shop: comptoir::shop::ShopProfile::default(),
             key_cache: Arc::new(comptoir::api::cache::KeyCache::disabled()),
             admin: settings,
         };

@@ -24,11 +24,13 @@ struct Api {
     db: TestDb,
     app: Router,
     key: String,
+    shop: comptoir::shop::ShopProfile,
 }
 
 impl Api {
     async fn new(limits: ApiLimits) -> Api {
         let db = TestDb::new().await;
+        let shop = comptoir::shop::ShopProfile::default();
         let state = AppState {
             pool: db.pool.clone(),
             bus: db.bus(),
@@ -37,6 +39,7 @@ impl Api {
             media_base_url: "/media".into(),
             limits,
             read_cache: Arc::new(comptoir::api::cache::ReadCache::disabled()),
+            shop: shop.clone(),
             key_cache: Arc::new(comptoir::api::cache::KeyCache::disabled()),
             admin: Default::default(),
         };
@@ -48,6 +51,7 @@ impl Api {
             app: router(state),
             db,
             key,
+            shop,
         }
     }
 
@@ -746,6 +750,134 @@ async fn rate_limits_answer_429_with_retry_after_and_cors_admits_only_configured
 }
 
 #[tokio::test]
+async fn the_shop_settings_name_the_pickup_locations_orders_accept_and_the_origins_cors_admits() {
+    use aggregates::{ShopSettingsCommand, WebOrigin, SHOP_SETTINGS_ID};
+
+    let api = Api::relaxed().await;
+    let doc = comptoir::api::openapi::document();
+    let (tyre, _, _) = catalog(&api).await;
+    let (status, headers, shop) = api.get("/api/shop").await;
+    assert_eq!(status, StatusCode::OK, "{shop}");
+    check(&doc, "/api/shop", "get", status, &shop);
+    assert_eq!(shop["currency"], "EUR");
+    assert_eq!(shop["pickupLocations"], json!([]));
+    assert!(headers.get(header::CACHE_CONTROL).is_some());
+    // No location configured: any place named is taken as written.
+    let line = json!([{ "productId": tyre, "quantity": 1 }]);
+    let mut anywhere = order(line.clone(), "pickup");
+    anywhere["pickupLocation"] = json!("Au garage");
+    assert_eq!(
+        api.post("/api/orders", &anywhere).await.0,
+        StatusCode::CREATED
+    );
+
+    let bus = api.db.bus();
+    let system = EventMetadata::system();
+    for (name, address) in [
+        ("Atelier de Lyon", "12 rue de la Moto"),
+        ("Dépôt Est", "4 avenue des Pistons"),
+    ] {
+        bus.settings
+            .execute(
+                SHOP_SETTINGS_ID,
+                ShopSettingsCommand::AddPickupLocation {
+                    location_id: Uuid::now_v7(),
+                    name: name.into(),
+                    address: address.into(),
+                    opening_hours: "9 h – 18 h".into(),
+                },
+                &system,
+            )
+            .await
+            .unwrap();
+    }
+    api.shop.reload(&bus).await.unwrap();
+    let (status, _, shop) = api.get("/api/shop").await;
+    check(&doc, "/api/shop", "get", status, &shop);
+    assert_eq!(shop["pickupLocations"][1]["name"], "Dépôt Est");
+    assert_eq!(shop["pickupLocations"][0]["address"], "12 rue de la Moto");
+
+    let mut lowercase = order(line.clone(), "pickup");
+    lowercase["pickupLocation"] = json!("  atelier DE lyon ");
+    let (status, _, placed) = api.post("/api/orders", &lowercase).await;
+    assert_eq!(status, StatusCode::CREATED, "{placed}");
+    api.settle().await;
+    let (_, _, page) = api
+        .get(&format!(
+            "/api/orders/{}?token={}",
+            placed["orderNumber"].as_str().unwrap(),
+            placed["customerToken"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(page["pickupLocation"], "Atelier de Lyon", "{page}");
+    let (status, _, refused) = api.post("/api/orders", &anywhere).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    check(&doc, "/api/orders", "post", status, &refused);
+    assert_eq!(refused["errors"][0]["field"], "pickupLocation");
+    let message = refused["errors"][0]["message"].as_str().unwrap();
+    assert!(message.contains("Atelier de Lyon, Dépôt Est"), "{message}");
+
+    let preflight = |origin: &str| {
+        Request::builder()
+            .method(Method::OPTIONS)
+            .uri("/api/shop")
+            .header(header::ORIGIN, origin)
+            .header(header::ACCESS_CONTROL_REQUEST_METHOD, "GET")
+            .body(Body::empty())
+            .unwrap()
+    };
+    let allowed = |response: &axum::response::Response| {
+        response
+            .headers()
+            .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+            .map(|v| v.to_str().unwrap().to_owned())
+    };
+    let before = api
+        .app
+        .clone()
+        .oneshot(preflight("https://new-shop.example"))
+        .await
+        .unwrap();
+    assert_eq!(allowed(&before), None);
+    bus.settings
+        .execute(
+            SHOP_SETTINGS_ID,
+            ShopSettingsCommand::ChangeCorsOrigins {
+                origins: vec![WebOrigin::new("https://new-shop.example/").unwrap()],
+            },
+            &system,
+        )
+        .await
+        .unwrap();
+    api.shop.reload(&bus).await.unwrap();
+    let after = api
+        .app
+        .clone()
+        .oneshot(preflight("https://new-shop.example"))
+        .await
+        .unwrap();
+    assert_eq!(allowed(&after).as_deref(), Some("https://new-shop.example"));
+    // The configured origin still applies beside the settings'.
+    let configured = api
+        .app
+        .clone()
+        .oneshot(preflight("https://shop.example"))
+        .await
+        .unwrap();
+    assert_eq!(
+        allowed(&configured).as_deref(),
+        Some("https://shop.example")
+    );
+    let other = api
+        .app
+        .clone()
+        .oneshot(preflight("https://evil.example"))
+        .await
+        .unwrap();
+    assert_eq!(allowed(&other), None);
+}
+
+#[tokio::test]
 async fn cached_catalog_answers_follow_the_projector_and_revoked_keys_stop_at_once() {
     let db = TestDb::new().await;
     let bus = db.bus();
@@ -778,6 +910,7 @@ async fn cached_catalog_answers_follow_the_projector_and_revoked_keys_stop_at_on
             changes_rx,
             std::time::Duration::from_secs(60),
         )),
+        shop: comptoir::shop::ShopProfile::default(),
         key_cache,
         admin: Default::default(),
     };

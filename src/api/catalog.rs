@@ -23,6 +23,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/products", get(list_products))
         .route("/api/products/{slug}", get(product))
         .route("/api/categories", get(categories))
+        .route("/api/shop", get(shop))
         .route("/api/reviews/{product_id}", get(product_reviews))
 }
 
@@ -591,6 +592,28 @@ async fn categories(
         json_bytes(&serde_json::json!({ "items": items }))
     })
     .await
+}
+
+/// What a storefront shows about the shop itself: its name, currency and where orders are
+/// collected (the names `POST /api/orders` accepts as `pickupLocation`). Built from the
+/// settings held in memory, so it costs no query; browsers may keep it a minute.
+async fn shop(_key: StorefrontKey, State(state): State<AppState>) -> Response {
+    let shop = state.shop.get();
+    let body = serde_json::json!({
+        "name": shop.identity().map(|i| i.company_name.as_str()),
+        "currency": shop.currency().as_str(),
+        "pickupLocations": shop.pickup_locations().iter().map(|l| serde_json::json!({
+            "id": l.location_id,
+            "name": l.name,
+            "address": l.address,
+            "openingHours": l.opening_hours,
+        })).collect::<Vec<_>>(),
+    });
+    (
+        [(axum::http::header::CACHE_CONTROL, "public, max-age=60")],
+        axum::Json(body),
+    )
+        .into_response()
 }
 
 /// Whether the catalog shows this product (published, not archived).

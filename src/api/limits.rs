@@ -72,15 +72,24 @@ impl ApiLimits {
         })
     }
 
-    /// CORS: the configured origins only, preflight answered, the API's headers allowed.
-    pub fn cors(&self) -> CorsLayer {
-        let origins: Vec<HeaderValue> = self
-            .cors_origins
-            .iter()
-            .filter_map(|o| HeaderValue::from_str(o).ok())
-            .collect();
+    /// CORS: the origins configured here plus those of the shop's settings (read at each
+    /// request, so a change in the admin applies at once), preflight answered, the API's
+    /// headers allowed.
+    pub fn cors(&self, shop: crate::shop::ShopProfile) -> CorsLayer {
+        let configured: Arc<[String]> = self.cors_origins.iter().cloned().collect();
+        let allowed = move |origin: &HeaderValue, _: &axum::http::request::Parts| {
+            let Ok(origin) = origin.to_str() else {
+                return false;
+            };
+            configured.iter().any(|o| o == origin)
+                || shop
+                    .get()
+                    .cors_origins()
+                    .iter()
+                    .any(|o| o.as_str() == origin)
+        };
         CorsLayer::new()
-            .allow_origin(AllowOrigin::list(origins))
+            .allow_origin(AllowOrigin::predicate(allowed))
             .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
             .allow_headers([
                 header::CONTENT_TYPE,

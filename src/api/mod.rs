@@ -38,7 +38,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/api/{*rest}", any(|| async { ApiError::NotFound }))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(limits.rate_limit(limits.per_minute))
-        .layer(limits.cors())
+        .layer(limits.cors(state.shop.clone()))
 }
 
 /// Payment notifications arrive here; until a provider is configured there is nothing to

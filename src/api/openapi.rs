@@ -143,6 +143,15 @@ pub fn document() -> Value {
                 "parameters": [if_none_match.clone()],
                 "responses": cached("CategoryList", &[])
             }},
+            "/api/shop": { "get": {
+                "operationId": "getShop",
+                "summary": "The shop's name, currency and pickup locations (the names orders accept)",
+                "responses": {
+                    "200": ok("OK", "Shop"),
+                    "401": problem("Missing or wrong API key"),
+                    "429": problem("Too many requests")
+                }
+            }},
             "/api/reviews/{productId}": { "get": {
                 "operationId": "listReviews",
                 "summary": "Approved reviews of a product",
@@ -226,6 +235,13 @@ pub fn document() -> Value {
                 "CategoryList": { "type": "object", "required": ["items"], "properties": { "items": { "type": "array", "items": { "type": "object", "required": ["id", "slug", "name", "description", "productCount"], "properties": {
                     "id": uuid, "slug": { "type": "string" }, "name": { "type": "string" }, "description": { "type": "string" }, "productCount": { "type": "integer" }
                 }}}}},
+                "Shop": { "type": "object", "required": ["name", "currency", "pickupLocations"], "properties": {
+                    "name": { "type": ["string", "null"], "description": "The seller's registered name, once set" },
+                    "currency": { "type": "string", "description": "ISO 4217 code of every amount" },
+                    "pickupLocations": { "type": "array", "description": "Empty: any place named is accepted", "items": { "type": "object", "required": ["id", "name", "address", "openingHours"], "properties": {
+                        "id": uuid, "name": { "type": "string" }, "address": { "type": "string" }, "openingHours": { "type": "string" }
+                    }}}
+                }},
                 "ReviewList": { "type": "object", "required": ["items", "ratingSummary"], "properties": {
                     "items": { "type": "array", "items": { "$ref": "#/components/schemas/Review" } },
                     "ratingSummary": { "$ref": "#/components/schemas/RatingSummary" }
@@ -247,7 +263,7 @@ pub fn document() -> Value {
                     "customerEmail": { "type": "string", "format": "email", "maxLength": 254 },
                     "customerName": { "type": "string", "minLength": 1, "maxLength": 100 },
                     "customerPhone": { "type": "string", "minLength": 6, "maxLength": 30 },
-                    "pickupLocation": { "type": "string", "minLength": 1, "maxLength": 200 },
+                    "pickupLocation": { "type": "string", "minLength": 1, "maxLength": 200, "description": "One of the names `GET /api/shop` lists, when it lists any" },
                     "paymentMethod": { "type": "string", "enum": ["pickup", "stripe", "oney"] }
                 }},
                 "Totals": { "type": "object", "required": ["totalHt", "vat", "totalVat", "totalTtc"], "properties": {

@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 use aggregates::metadata::Actor;
 use aggregates::order::PaymentMethod;
-use aggregates::{Email, Phone, Totals};
+use aggregates::{Email, Phone, PickupLocation, Totals};
 
 use crate::api::auth::StorefrontKey;
 use crate::api::error::{ApiError, FieldError};
@@ -58,7 +58,9 @@ pub struct NewOrder {
 /// Most lines an order may have.
 pub const MAX_LINES: usize = 50;
 
-fn parse(body: &NewOrder) -> Result<OrderRequest, ApiError> {
+/// Checks an order request; `locations` are the shop's pickup locations (none configured:
+/// any place named is taken as written).
+fn parse(body: &NewOrder, locations: &[PickupLocation]) -> Result<OrderRequest, ApiError> {
     let mut errors = Vec::new();
     let mut refuse = |field: String, message: &str| {
         errors.push(FieldError {
@@ -112,9 +114,27 @@ fn parse(body: &NewOrder) -> Result<OrderRequest, ApiError> {
     if name.is_empty() || name.chars().count() > 100 {
         refuse("customerName".into(), "must be 1 to 100 characters");
     }
-    let pickup = body.pickup_location.trim();
+    let mut pickup = body.pickup_location.trim();
     if pickup.is_empty() || pickup.chars().count() > 200 {
         refuse("pickupLocation".into(), "must be 1 to 200 characters");
+    } else if !locations.is_empty() {
+        // The shop's own spelling is recorded, whatever the case the storefront sent.
+        match locations
+            .iter()
+            .find(|l| l.name.to_lowercase() == pickup.to_lowercase())
+        {
+            Some(location) => pickup = &location.name,
+            None => {
+                let names: Vec<&str> = locations.iter().map(|l| l.name.as_str()).collect();
+                refuse(
+                    "pickupLocation".into(),
+                    &format!(
+                        "must be one of the shop's pickup locations: {}",
+                        names.join(", ")
+                    ),
+                );
+            }
+        }
     }
     let method = match body.payment_method.as_str() {
         "pickup" => Some(PaymentMethod::Pickup),
@@ -194,7 +214,8 @@ async fn place(
     context: &RequestContext,
     body: &NewOrder,
 ) -> Result<(StatusCode, Value), ApiError> {
-    let request = parse(body)?;
+    let shop = state.shop.get();
+    let request = parse(body, shop.pickup_locations())?;
     if request.payment_method != PaymentMethod::Pickup {
         // Checked before anything is reserved, so a refusal leaves nothing behind.
         return Err(ApiError::Unavailable(format!(
