@@ -111,6 +111,8 @@ pub enum SecurityEventKind {
     CsrfRefused,
     ApiKeyCreated,
     ApiKeyRevoked,
+    /// A member changed their own password.
+    PasswordChanged,
 }
 
 impl SecurityEventKind {
@@ -124,6 +126,7 @@ impl SecurityEventKind {
             SecurityEventKind::CsrfRefused => "csrf_refused",
             SecurityEventKind::ApiKeyCreated => "api_key_created",
             SecurityEventKind::ApiKeyRevoked => "api_key_revoked",
+            SecurityEventKind::PasswordChanged => "password_changed",
         }
     }
 }

@@ -253,7 +253,9 @@ async fn settings(
         email: Email::new("contact@comptoir.test").map_err(|e| err(&e))?,
         phone: Some(Phone::new("04 72 00 00 00").map_err(|e| err(&e))?),
     };
-    let mut commands = vec![ShopSettingsCommand::ChangeLegalIdentity { identity }];
+    let mut commands = vec![ShopSettingsCommand::ChangeLegalIdentity {
+        identity: Box::new(identity),
+    }];
     for (name, address, hours) in PICKUP {
         commands.push(ShopSettingsCommand::AddPickupLocation {
             location_id: uuid_from(rng),

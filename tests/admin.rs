@@ -282,9 +282,28 @@ async fn every_admin_route_answers_each_role_as_the_matrix_says() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     let _ = staff_ids;
+    // A pickup location to edit and remove.
+    let location = Uuid::now_v7();
+    admin
+        .db
+        .bus()
+        .settings
+        .execute(
+            aggregates::SHOP_SETTINGS_ID,
+            aggregates::ShopSettingsCommand::AddPickupLocation {
+                location_id: location,
+                name: "Atelier".into(),
+                address: "1 rue de la Moto".into(),
+                opening_hours: String::new(),
+            },
+            &aggregates::EventMetadata::system(),
+        )
+        .await
+        .unwrap();
     // Every page, with what it needs (None: any signed-in staff member).
     let pages: Vec<(String, Option<Permission>)> = vec![
         ("/admin".into(), None),
+        ("/admin/account".into(), None),
         ("/admin/products".into(), Some(Permission::ViewCatalog)),
         (
             "/admin/products?q=PN&status=published&stock=in&sort=price&dir=desc&page=1".into(),
@@ -336,6 +355,9 @@ async fn every_admin_route_answers_each_role_as_the_matrix_says() {
         ("/admin/audit/security?kind=login_failed&q=192.0.2.1".into(), Some(Permission::ViewAudit)),
         ("/admin/audit/chain".into(), Some(Permission::ViewAudit)),
         ("/admin/settings/api-keys".into(), Some(Permission::ManageApiKeys)),
+        ("/admin/settings".into(), Some(Permission::ManageSettings)),
+        (format!("/admin/settings/pickup-locations/{location}"), Some(Permission::ManageSettings)),
+        (format!("/admin/settings/pickup-locations/{location}/remove"), Some(Permission::ManageSettings)),
         ("/admin/customers?q=client&email=client%40example.fr".into(), Some(Permission::ViewCustomers)),
         (format!("/admin/orders/{order}/move?action=cancel"), Some(Permission::ChangeOrderStatus)),
         (
@@ -458,6 +480,41 @@ async fn every_admin_route_answers_each_role_as_the_matrix_says() {
             format!("/admin/categories/{category}/delete"),
             vec![],
             Permission::EditCatalog,
+        ),
+        (
+            "/admin/settings/identity".into(),
+            vec![("company_name", "Matrice"), ("siren", "1")],
+            Permission::ManageSettings,
+        ),
+        (
+            "/admin/settings/pickup-locations".into(),
+            vec![("pickup_name", "Dépôt"), ("pickup_address", "2 rue")],
+            Permission::ManageSettings,
+        ),
+        (
+            format!("/admin/settings/pickup-locations/{location}"),
+            vec![("pickup_name", "Atelier 2"), ("pickup_address", "2 rue")],
+            Permission::ManageSettings,
+        ),
+        (
+            "/admin/settings/vat".into(),
+            vec![("offered", "20"), ("default_rate", "20")],
+            Permission::ManageSettings,
+        ),
+        (
+            "/admin/settings/currency".into(),
+            vec![("currency", "EUR")],
+            Permission::ManageSettings,
+        ),
+        (
+            "/admin/settings/origins".into(),
+            vec![("origins", "https://vitrine.test")],
+            Permission::ManageSettings,
+        ),
+        (
+            format!("/admin/settings/pickup-locations/{location}/remove"),
+            vec![],
+            Permission::ManageSettings,
         ),
     ];
     for (role, browser) in &mut browsers {
@@ -1658,7 +1715,7 @@ async fn the_audit_trail_tells_who_did_what_and_the_chain_can_be_verified() {
     let trail = admin.get(&mut browser, "/admin/audit?kind=Category").await;
     assert_eq!(trail.status, StatusCode::OK);
     assert!(
-        trail.body.contains("owner@shop.test (Propriétaire)</strong> <span class=\"summary\">created the category Éclairage"),
+        trail.body.contains("owner@shop.test (Propriétaire)</strong> <span class=\"summary\">a créé la catégorie « Éclairage »"),
         "{}",
         trail.body
     );
@@ -1927,4 +1984,566 @@ async fn the_owner_creates_and_revokes_storefront_api_keys() {
     .await
     .unwrap();
     assert_eq!(kinds, ["api_key_created", "api_key_revoked"]);
+}
+
+/// The error shown next to a form field (`""` when none).
+fn field_error(body: &str, field: &str) -> String {
+    let marker = format!("id=\"err-{field}\"");
+    let Some(start) = body.find(&marker) else {
+        return String::new();
+    };
+    let rest = &body[start..];
+    let open = rest.find('>').map_or(0, |i| i + 1);
+    let close = rest.find("</p>").unwrap_or(rest.len());
+    rest[open..close].to_owned()
+}
+
+#[tokio::test]
+async fn the_audit_trail_tells_each_event_in_the_readers_language() {
+    let admin = Admin::new().await;
+    admin.staff("owner@shop.test", StaffRole::Owner).await;
+    let mut browser = admin.signed_in("owner@shop.test").await;
+    admin.get(&mut browser, "/admin/categories").await;
+    admin
+        .post(&mut browser, "/admin/categories", &[("name", "Freinage")])
+        .await;
+    let category: Uuid = sqlx::query_scalar("select category_id from category_list")
+        .fetch_one(&admin.db.pool)
+        .await
+        .unwrap();
+    let form = |name: &'static str, price: &'static str| {
+        vec![("name", name), ("price_ht", price), ("vat_rate", "20")]
+    };
+    let category = category.to_string();
+    let mut fields = form("Plaquettes", "89");
+    fields.push(("category_id", &category));
+    fields.push(("reference", "PN-1234"));
+    let answer = admin.post(&mut browser, "/admin/products", &fields).await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
+    let product = answer.location().to_owned();
+    // One edit: a new name (the event carries only the new details) and a new price (the
+    // event carries the old one too).
+    let mut fields = form("Plaquettes avant", "79");
+    fields.push(("category_id", &category));
+    let answer = admin.post(&mut browser, &product, &fields).await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
+    // A stream of a type this build does not know: told by its stored summary.
+    sqlx::query(
+        "insert into events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
+         values ('Retired', 'r-1', 1, 'SomethingRetired', '1.0', '{}', '{}')",
+    )
+    .execute(&admin.db.pool)
+    .await
+    .unwrap();
+    for _ in 0..100 {
+        let told: i64 = sqlx::query_scalar(
+            "select count(*) from audit_trail where event_type in ('ProductPriceChanged', 'SomethingRetired')",
+        )
+        .fetch_one(&admin.db.pool)
+        .await
+        .unwrap();
+        if told == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+
+    let trail = admin.get(&mut browser, "/admin/audit?kind=Product").await;
+    assert_eq!(trail.status, StatusCode::OK);
+    for sentence in [
+        "owner@shop.test (Propriétaire)</strong> <span class=\"summary\">a changé le prix de PN-1234 de 89,00 € à 79,00 € HT",
+        "<span class=\"summary\">a modifié la fiche de PN-1234 : Nom : « Plaquettes » → « Plaquettes avant »",
+        "<span class=\"summary\">a créé le produit PN-1234 « Plaquettes » à 89,00 € HT, TVA 20 %",
+    ] {
+        assert!(trail.body.contains(sentence), "{sentence}: {}", trail.body);
+    }
+    let trail = admin.get(&mut browser, "/admin/audit?kind=Category").await;
+    assert!(
+        trail
+            .body
+            .contains("<span class=\"summary\">a créé la catégorie « Freinage »"),
+        "{}",
+        trail.body
+    );
+    // The same events in English for whoever reads in English (the language cookie is
+    // sent with the session's each time, as a browser does).
+    let english = || {
+        let mut english = browser.clone();
+        english.cookie = Some(format!("{}; lang=en", browser.cookie.clone().unwrap()));
+        english
+    };
+    let trail = admin.get(&mut english(), "/admin/audit?kind=Product").await;
+    assert!(
+        trail.body.contains("owner@shop.test (Owner)</strong> <span class=\"summary\">changed the price of PN-1234 from 89.00 € to 79.00 € excl. VAT"),
+        "{}",
+        trail.body
+    );
+    assert!(
+        trail
+            .body
+            .contains("edited PN-1234: Name: “Plaquettes” → “Plaquettes avant”"),
+        "{}",
+        trail.body
+    );
+    // Staff accounts are named by their display name; the stored summary is the fallback.
+    let trail = admin
+        .get(&mut english(), "/admin/audit?kind=StaffAccount")
+        .await;
+    assert!(
+        trail
+            .body
+            .contains("created the account of owner@shop.test (owner@shop.test, Owner)"),
+        "{}",
+        trail.body
+    );
+    // Stock, orders and reviews name their product by reference and the order by number.
+    let bus = admin.db.bus();
+    let spare = published_product(&bus, "PN-5678", "10.00", 3).await;
+    let order = place(&bus, &[(spare, 2)]).await.unwrap().order_number;
+    submit_review(&bus, spare, "Client", "Parfait, monté en dix minutes.", 4).await;
+    for _ in 0..100 {
+        let told: i64 = sqlx::query_scalar(
+            "select count(*) from audit_trail
+              where event_type in ('StockReserved', 'ReservationCommitted', 'ReviewSubmitted')",
+        )
+        .fetch_one(&admin.db.pool)
+        .await
+        .unwrap();
+        if told == 3 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let trail = admin.get(&mut browser, "/admin/audit").await;
+    for sentence in [
+        "a réceptionné 3 × PN-5678 (en stock : 0 → 3)".to_owned(),
+        format!("a réservé 2 × PN-5678 pour la commande {order}"),
+        format!("a passé la commande {order} : 1 article(s), 24,00 € TTC, paiement Au retrait"),
+        "Automate (stock-keeper)</strong> <span class=\"summary\">a sorti du stock 2 × PN-5678"
+            .to_owned(),
+        "a laissé un avis 4/5 sur PN-5678, signé « Client »".to_owned(),
+    ] {
+        assert!(trail.body.contains(&sentence), "{sentence}: {}", trail.body);
+    }
+    let trail = admin.get(&mut browser, "/admin/audit?kind=Retired").await;
+    assert!(
+        trail.body.contains("SomethingRetired on Retired r-1"),
+        "{}",
+        trail.body
+    );
+}
+
+#[tokio::test]
+async fn staff_change_their_own_password_and_their_other_sessions_end() {
+    const NEW: &str = "un tout autre mot de passe";
+    const THIRD: &str = "et encore un autre, le troisième";
+    let admin = Admin::new().await;
+    let clerk = admin.staff("clerk@shop.test", StaffRole::Support).await;
+    let mut browser = admin.signed_in("clerk@shop.test").await;
+    let mut other = admin.signed_in("clerk@shop.test").await;
+    let page = admin.get(&mut browser, "/admin/account").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("action=\"/admin/account/password\""));
+    let change = |current: &'static str, new: &'static str, confirm: &'static str| {
+        vec![
+            ("current_password", current),
+            ("new_password", new),
+            ("confirm_password", confirm),
+        ]
+    };
+    let failures = || async {
+        sqlx::query_scalar::<_, i64>(
+            "select count(*) from security_events where kind = 'login_failed' and staff_id = $1",
+        )
+        .bind(clerk)
+        .fetch_one(&admin.db.pool)
+        .await
+        .unwrap()
+    };
+
+    // A wrong current password: refused, the field named, counted as a failed sign-in.
+    let answer = admin
+        .post(
+            &mut browser,
+            "/admin/account/password",
+            &change("pas le bon mot de passe", NEW, NEW),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        field_error(&answer.body, "current_password"),
+        "Le mot de passe actuel est incorrect."
+    );
+    assert!(!answer.body.contains(NEW), "passwords are never sent back");
+    assert_eq!(failures().await, 1);
+    // The confirmation must match; the new password follows the rules.
+    let answer = admin
+        .post(
+            &mut browser,
+            "/admin/account/password",
+            &change(PASSWORD, NEW, "un tout autre mot de passE"),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        field_error(&answer.body, "confirm_password"),
+        "La confirmation ne correspond pas au nouveau mot de passe."
+    );
+    assert_eq!(field_error(&answer.body, "current_password"), "");
+    let answer = admin
+        .post(
+            &mut browser,
+            "/admin/account/password",
+            &change(PASSWORD, "court", "court"),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        field_error(&answer.body, "new_password").contains("12 caractères au moins"),
+        "{}",
+        answer.body
+    );
+    assert_eq!(
+        failures().await,
+        1,
+        "a right current password is no failure"
+    );
+
+    // Success: this session stays (under a new id), the other one ends.
+    let before = browser.cookie.clone();
+    let answer = admin
+        .post(
+            &mut browser,
+            "/admin/account/password",
+            &change(PASSWORD, NEW, NEW),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
+    assert_eq!(answer.location(), "/admin/account");
+    assert_ne!(browser.cookie, before, "the session id changed");
+    let page = admin.get(&mut browser, "/admin/account").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Mot de passe changé."), "{}", page.body);
+    assert_eq!(
+        admin.get(&mut browser, "/admin").await.status,
+        StatusCode::OK
+    );
+    let ended = admin.get(&mut other, "/admin").await;
+    assert_eq!(ended.status, StatusCode::SEE_OTHER);
+    assert!(
+        ended.location().contains("reason=ended"),
+        "{}",
+        ended.location()
+    );
+    let recorded: i64 = sqlx::query_scalar(
+        "select count(*) from security_events where kind = 'password_changed' and staff_id = $1",
+    )
+    .bind(clerk)
+    .fetch_one(&admin.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(recorded, 1);
+    // The old password no longer signs in; the new one does.
+    let (_, refused) = admin.sign_in("clerk@shop.test", PASSWORD, None).await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    let (_, accepted) = admin.sign_in("clerk@shop.test", NEW, None).await;
+    assert_eq!(accepted.status, StatusCode::SEE_OTHER);
+
+    // With htmx: the page's token changed, so a whole new page is loaded.
+    let body = serde_urlencoded::to_string([
+        ("current_password", NEW),
+        ("new_password", THIRD),
+        ("confirm_password", THIRD),
+        ("_csrf", browser.csrf.as_str()),
+    ])
+    .unwrap();
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri("/admin/account/password")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::HOST, "shop.test")
+        .header(header::ORIGIN, admin.origin)
+        .header("hx-request", "true")
+        .header("hx-boosted", "true")
+        .body(Body::from(body))
+        .unwrap();
+    let answer = admin.send(&mut browser, request).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    assert_eq!(answer.headers["hx-redirect"], "/admin/account");
+    let page = admin.get(&mut browser, "/admin/account").await;
+    assert!(page.body.contains("Mot de passe changé."), "{}", page.body);
+    let (_, accepted) = admin.sign_in("clerk@shop.test", THIRD, None).await;
+    assert_eq!(accepted.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn the_owner_sets_the_seller_pickup_locations_vat_rates_currency_and_origins() {
+    let admin = Admin::new().await;
+    admin.staff("owner@shop.test", StaffRole::Owner).await;
+    let mut owner = admin.signed_in("owner@shop.test").await;
+    let page = admin.get(&mut owner, "/admin/settings").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("pas encore renseignée"), "{}", page.body);
+
+    // The legal identity: each mistake named beside its field, what was typed kept.
+    let identity = |changes: &[(&'static str, &'static str)]| {
+        let mut fields = vec![
+            ("company_name", "Moto Pièces Lyon"),
+            ("legal_form", "SARL"),
+            ("share_capital", "10 000"),
+            ("street", "12 rue des Artisans"),
+            ("postal_code", "69007"),
+            ("city", "Lyon"),
+            ("country", "France"),
+            ("siren", "732 829 320"),
+            ("siret", "732 829 320 00074"),
+            ("rcs_city", "Lyon"),
+            ("vat_number", "FR 44 732829320"),
+            ("email", "contact@moto.test"),
+            ("phone", "04 72 00 00 00"),
+        ];
+        for (name, value) in changes {
+            fields.retain(|(n, _)| n != name);
+            fields.push((name, value));
+        }
+        fields
+    };
+    let cases: [(&str, &str, &str); 4] = [
+        ("siren", "732829321", "clé de contrôle"),
+        (
+            "siret",
+            "35600000000001",
+            "doit commencer par le SIREN (732829320)",
+        ),
+        ("vat_number", "FR40303265045", "SIREN 303265045"),
+        ("share_capital", "", "doit indiquer son capital social"),
+    ];
+    for (name, value, message) in cases {
+        let refused = admin
+            .post(
+                &mut owner,
+                "/admin/settings/identity",
+                &identity(&[(name, value)]),
+            )
+            .await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{name}");
+        assert!(
+            field_error(&refused.body, name).contains(message),
+            "{name}: {}",
+            field_error(&refused.body, name)
+        );
+        assert!(refused.body.contains("Moto Pièces Lyon"));
+    }
+    let saved = admin
+        .post(&mut owner, "/admin/settings/identity", &identity(&[]))
+        .await;
+    assert_eq!(
+        saved.location(),
+        "/admin/settings#identity",
+        "{}",
+        saved.body
+    );
+    let page = admin.get(&mut owner, "/admin/settings").await;
+    assert!(page.body.contains("Réglages enregistrés."));
+    assert!(page.body.contains("value=\"FR44732829320\""));
+    assert!(!page.body.contains("pas encore renseignée"));
+
+    // Pickup locations: unique names, edited, removed after a confirmation.
+    let add = |name: &'static str| {
+        vec![
+            ("pickup_name", name),
+            ("pickup_address", "12 rue des Artisans, 69007 Lyon"),
+            ("pickup_hours", "9 h – 19 h"),
+        ]
+    };
+    let added = admin
+        .post(
+            &mut owner,
+            "/admin/settings/pickup-locations",
+            &add("Atelier de Lyon"),
+        )
+        .await;
+    assert_eq!(added.location(), "/admin/settings#pickup");
+    let twice = admin
+        .post(
+            &mut owner,
+            "/admin/settings/pickup-locations",
+            &add(" atelier DE lyon "),
+        )
+        .await;
+    assert_eq!(twice.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(field_error(&twice.body, "pickup_name").contains("porte déjà ce nom"));
+    let blank = admin
+        .post(&mut owner, "/admin/settings/pickup-locations", &add(""))
+        .await;
+    assert!(field_error(&blank.body, "pickup_name").contains("obligatoire"));
+    let bus = admin.db.bus();
+    let settings = bus
+        .settings
+        .load(aggregates::SHOP_SETTINGS_ID)
+        .await
+        .unwrap();
+    let location = settings.pickup_locations()[0].location_id;
+    let edit = format!("/admin/settings/pickup-locations/{location}");
+    assert!(admin
+        .get(&mut owner, &edit)
+        .await
+        .body
+        .contains("9 h – 19 h"));
+    let edited = admin
+        .post(
+            &mut owner,
+            &edit,
+            &[
+                ("pickup_name", "Atelier de Lyon"),
+                ("pickup_address", "12 rue des Artisans, 69007 Lyon"),
+                ("pickup_hours", "Du mardi au samedi"),
+            ],
+        )
+        .await;
+    assert_eq!(edited.location(), "/admin/settings#pickup");
+    let confirm = admin.get(&mut owner, &format!("{edit}/remove")).await;
+    assert!(confirm
+        .body
+        .contains("Retirer le point de retrait « Atelier de Lyon » ?"));
+    let removed = admin.post(&mut owner, &format!("{edit}/remove"), &[]).await;
+    assert_eq!(removed.location(), "/admin/settings#pickup");
+    let gone = admin.post(&mut owner, &format!("{edit}/remove"), &[]).await;
+    assert_eq!(gone.status, StatusCode::NOT_FOUND);
+
+    // VAT rates: the product form offers them and preselects the default.
+    let vat = admin
+        .post(
+            &mut owner,
+            "/admin/settings/vat",
+            &[
+                ("offered", "20"),
+                ("offered", "5.5"),
+                ("other", "8,5"),
+                ("default_rate", "5.5"),
+            ],
+        )
+        .await;
+    assert_eq!(vat.location(), "/admin/settings#vat", "{}", vat.body);
+    let settings = bus
+        .settings
+        .load(aggregates::SHOP_SETTINGS_ID)
+        .await
+        .unwrap();
+    let rates: Vec<String> = settings
+        .vat_rates()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(rates, ["20", "8.5", "5.5"]);
+    let form = admin.get(&mut owner, "/admin/products/new").await;
+    assert!(
+        form.body.contains("<option value=\"5.5\" selected>"),
+        "{}",
+        form.body
+    );
+    assert!(form.body.contains("<option value=\"8.5\">"));
+    assert!(!form.body.contains("<option value=\"10\">"));
+    let not_offered = admin
+        .post(
+            &mut owner,
+            "/admin/settings/vat",
+            &[("offered", "20"), ("default_rate", "10")],
+        )
+        .await;
+    assert!(field_error(&not_offered.body, "default_rate").contains("taux proposés"));
+    let garbage = admin
+        .post(
+            &mut owner,
+            "/admin/settings/vat",
+            &[("other", "beaucoup"), ("default_rate", "20")],
+        )
+        .await;
+    assert!(field_error(&garbage.body, "other").contains("« beaucoup »"));
+
+    // The currency changes until the first order, not after.
+    let chf = admin
+        .post(
+            &mut owner,
+            "/admin/settings/currency",
+            &[("currency", "chf")],
+        )
+        .await;
+    assert_eq!(chf.location(), "/admin/settings#currency");
+    let product = published_product(&bus, "PN-SET-1", "10.00", 3).await;
+    place(&bus, &[(product, 1)]).await.unwrap();
+    let locked = admin
+        .post(
+            &mut owner,
+            "/admin/settings/currency",
+            &[("currency", "EUR")],
+        )
+        .await;
+    assert_eq!(locked.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(field_error(&locked.body, "currency").contains("ne peut plus changer"));
+
+    // Storefront origins: checked line by line, admitted by CORS at once.
+    let bad = admin
+        .post(
+            &mut owner,
+            "/admin/settings/origins",
+            &[(
+                "origins",
+                "https://vitrine.test\nhttps://vitrine.test/boutique",
+            )],
+        )
+        .await;
+    assert!(field_error(&bad.body, "origins").contains("Ligne 2"));
+    let preflight = || {
+        Request::builder()
+            .method(Method::OPTIONS)
+            .uri("/api/shop")
+            .header(header::ORIGIN, "https://vitrine.test")
+            .header(header::ACCESS_CONTROL_REQUEST_METHOD, "GET")
+            .body(Body::empty())
+            .unwrap()
+    };
+    let mut storefront = Browser::default();
+    let before = admin.send(&mut storefront, preflight()).await;
+    assert!(before
+        .headers
+        .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+        .is_none());
+    let origins = admin
+        .post(
+            &mut owner,
+            "/admin/settings/origins",
+            &[("origins", "HTTPS://vitrine.test/\n\nhttp://localhost:5173")],
+        )
+        .await;
+    assert_eq!(origins.location(), "/admin/settings#origins");
+    let after = admin.send(&mut storefront, preflight()).await;
+    assert_eq!(
+        after
+            .headers
+            .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+            .unwrap(),
+        "https://vitrine.test"
+    );
+
+    // Every change is in the audit trail, told in the reader's language.
+    let trail = admin
+        .get(&mut owner, "/admin/audit?kind=ShopSettings")
+        .await;
+    for told in [
+        "a renseigné l&#39;identité légale du vendeur",
+        "a ajouté le point de retrait « Atelier de Lyon »",
+        "Horaires : 9 h – 19 h → Du mardi au samedi",
+        "a retiré le point de retrait « Atelier de Lyon »",
+        "a changé les taux de TVA proposés de 20 %, 10 %, 5,5 %, 2,1 % à 20 %, 8,5 %, 5,5 % (par défaut 5,5 %)",
+        "a changé la devise de EUR à CHF",
+        "https://vitrine.test, http://localhost:5173",
+    ] {
+        let plain = trail.body.replace("&#39;", "'");
+        assert!(
+            trail.body.contains(told) || plain.contains(&told.replace("&#39;", "'")),
+            "{told} in {}",
+            trail.body
+        );
+    }
 }

@@ -1,8 +1,10 @@
 //! The staff admin in a real browser: `comptoir serve --demo`, then `tests/browser/e2e.mjs`
 //! drives Debian's headless Chromium through it with playwright-core (sign-in, dashboard,
-//! categories, a product with live validation, publication, stock, the public API,
-//! preferences, sign-out), on a desktop and on a phone, then with JavaScript off, then
-//! through axe-core's WCAG 2.1 A/AA rules on every page in both themes.
+//! categories, a product with live validation, publication, stock, the public API, orders
+//! placed through the API and walked to completion or cancelled in the admin, reviews
+//! moderated, the audit trail, a support account that may look but not change, preferences,
+//! sign-out), on a desktop and on a phone, then with JavaScript off, then through
+//! axe-core's WCAG 2.1 A/AA rules on every page in both themes.
 //! Screenshots go to `screenshots/` at the root of the repository.
 //!
 //! Needs `/usr/bin/chromium` and `tests/browser/node_modules`: the test runs
@@ -135,6 +137,10 @@ fn the_admin_works_in_a_real_browser() {
     let log = dir.path().join("serve.log");
     let mut child = comptoir(&data)
         .args(["serve", "--demo", "--bind", "127.0.0.1:0"])
+        // Each phone or desktop pass places 2 orders and posts 3 reviews within seconds:
+        // the default 5 writes a minute would refuse the second pass. The limit itself is
+        // tested in tests/api.rs.
+        .env("COMPTOIR_WRITE_RATE_PER_MINUTE", "60")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(std::fs::File::create(&log).unwrap())

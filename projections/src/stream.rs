@@ -18,6 +18,7 @@ use aggregates::metadata::EventMetadata;
 use aggregates::order::OrderEvent;
 use aggregates::product::ProductEvent;
 use aggregates::review::ReviewEvent;
+use aggregates::shop_settings::ShopSettingsEvent;
 use aggregates::staff::StaffAccountEvent;
 use aggregates::stock::StockEvent;
 
@@ -154,6 +155,7 @@ pub enum DomainEvent {
     Review(ReviewEvent),
     InvoiceSeries(InvoiceSeriesEvent),
     Staff(StaffAccountEvent),
+    Settings(ShopSettingsEvent),
     /// An aggregate type this build does not know (a newer writer, a retired aggregate).
     Other,
 }
@@ -193,6 +195,7 @@ impl Envelope {
             "Review" => parse(&raw).map(DomainEvent::Review),
             "InvoiceSeries" => parse(&raw).map(DomainEvent::InvoiceSeries),
             "StaffAccount" => parse(&raw).map(DomainEvent::Staff),
+            "ShopSettings" => parse(&raw).map(DomainEvent::Settings),
             _ => Ok(DomainEvent::Other),
         }
         .map_err(|source| DecodeError {

@@ -14,9 +14,11 @@ use sqlx::{Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use aggregates::staff::{Permission, StaffRole};
+use projections::stream::Envelope;
 
 use crate::admin::dashboard::SHOP_TIME_ZONE;
 use crate::admin::error::AdminError;
+use crate::admin::history;
 use crate::admin::i18n::{fill, Lang, Texts};
 use crate::admin::layout::{local_time, role_label, Admin};
 use crate::http::AppState;
@@ -92,12 +94,14 @@ struct EventRow {
     actor_id: String,
     actor_name: Option<String>,
     actor_role: Option<String>,
+    /// The API key's name, for an `api_key` actor.
+    key_name: Option<String>,
     client_ip: Option<String>,
     summary: String,
     recorded_at: DateTime<Utc>,
 }
 
-/// "Marie (Gérant)", "system", "process stock-keeper".
+/// "Marie (Gérant)", "Système", "Automate (stock-keeper)".
 fn actor_of(t: &Texts, row: &EventRow) -> String {
     match (
         &row.actor_name,
@@ -107,8 +111,18 @@ fn actor_of(t: &Texts, row: &EventRow) -> String {
     ) {
         (Some(name), Some(role)) => format!("{name} ({})", role_label(t, role)),
         (Some(name), None) => name.clone(),
-        _ if row.actor_kind == "system" => t.actor_system.to_owned(),
-        _ => format!("{} {}", row.actor_kind, row.actor_id),
+        _ => {
+            let id = row.key_name.as_deref().unwrap_or(&row.actor_id);
+            let named = |text: &str| fill(text, &[("id", id)]);
+            match row.actor_kind.as_str() {
+                "system" => t.actor_system.to_owned(),
+                "process" => named(t.actor_process),
+                "customer" => named(t.actor_customer),
+                "payment_provider" => named(t.actor_payment),
+                "api_key" => named(t.actor_api_key),
+                _ => format!("{} {}", row.actor_kind, row.actor_id),
+            }
+        }
     }
 }
 
@@ -122,10 +136,11 @@ async fn events(
     let french = admin.lang == Lang::Fr;
     let mut sql: QueryBuilder<Postgres> = QueryBuilder::new(
         "select a.position, a.aggregate_type, a.aggregate_id, a.event_type, a.actor_kind,
-                a.actor_id, s.display_name as actor_name, s.role as actor_role, a.client_ip,
-                a.summary, a.recorded_at
+                a.actor_id, s.display_name as actor_name, s.role as actor_role,
+                k.name as key_name, a.client_ip, a.summary, a.recorded_at
            from audit_trail a
            left join staff_accounts s on a.actor_kind = 'staff' and s.staff_id::text = a.actor_id
+           left join api_keys k on a.actor_kind = 'api_key' and k.key_id::text = a.actor_id
           where true",
     );
     let actor = query.actor.as_deref().filter(|a| !a.is_empty());
@@ -160,6 +175,20 @@ async fn events(
     let mut rows: Vec<EventRow> = sql.build_query_as().fetch_all(&state.pool).await?;
     let more = rows.len() as i64 > PAGE_SIZE;
     rows.truncate(PAGE_SIZE as usize);
+    // Each event told in the reader's language from the event itself; the projection's
+    // stored (English) summary when it cannot be (not decodable, a type not told yet).
+    let positions: Vec<i64> = rows.iter().map(|r| r.position).collect();
+    let events: Vec<Envelope> = history::at_positions(&state, &positions)
+        .await?
+        .into_iter()
+        .filter_map(history::decoded)
+        .collect();
+    let told = history::describe(&state, admin.lang, &events).await?;
+    let what = |row: &EventRow| -> String {
+        told.get(&row.position)
+            .cloned()
+            .unwrap_or_else(|| row.summary.clone())
+    };
     let staff: Vec<(Uuid, String)> = sqlx::query_as(
         "select staff_id, display_name from staff_accounts order by lower(display_name)",
     )
@@ -173,6 +202,7 @@ async fn events(
         "Review",
         "InvoiceSeries",
         "StaffAccount",
+        "ShopSettings",
     ];
     let text = |v: &Option<String>| v.clone().unwrap_or_default();
     let next = rows.last().filter(|_| more).map(|last| {
@@ -231,7 +261,7 @@ async fn events(
                 } }
                 tbody { @for row in &rows { tr {
                     td { time datetime=(row.recorded_at.to_rfc3339()) { (local_time(&row.recorded_at, french)) } }
-                    td { strong.actor { (actor_of(t, row)) } " " span.summary { (row.summary) } }
+                    td { strong.actor { (actor_of(t, row)) } " " span.summary { (what(row)) } }
                     td { a href={"/admin/audit?kind=" (row.aggregate_type) "&id=" (crate::admin::error::urlencode(&row.aggregate_id))} {
                         (row.aggregate_type) } br; span.muted { (row.event_type) } }
                     td { (row.client_ip.as_deref().unwrap_or(t.none)) }
@@ -324,7 +354,7 @@ struct SecurityRow {
     at: DateTime<Utc>,
 }
 
-const SECURITY_KINDS: [&str; 7] = [
+const SECURITY_KINDS: [&str; 8] = [
     "login_succeeded",
     "login_failed",
     "login_throttled",
@@ -332,6 +362,7 @@ const SECURITY_KINDS: [&str; 7] = [
     "csrf_refused",
     "api_key_created",
     "api_key_revoked",
+    "password_changed",
 ];
 
 async fn security(
@@ -395,7 +426,7 @@ async fn security(
                 } }
                 tbody { @for row in &rows { tr {
                     td { (local_time(&row.at, french)) }
-                    td { span class={"badge " (if matches!(row.kind.as_str(), "login_succeeded" | "logout" | "api_key_created") { "badge-ok" } else { "badge-danger" })} { (row.kind) } }
+                    td { span class={"badge " (if matches!(row.kind.as_str(), "login_succeeded" | "logout" | "api_key_created" | "password_changed") { "badge-ok" } else { "badge-danger" })} { (row.kind) } }
                     td { (row.email.as_deref().or(row.staff_name.as_deref()).unwrap_or(t.none)) }
                     td { (row.client_ip.as_deref().unwrap_or(t.none)) }
                     td { span.muted { (crate::admin::dashboard::excerpt(row.user_agent.as_deref().unwrap_or(""), 60)) } }

@@ -212,6 +212,11 @@ impl Admin {
                 t.nav_staff,
                 self.may(Permission::ManageStaff),
             ),
+            (
+                "/admin/settings",
+                t.nav_settings,
+                self.may(Permission::ManageSettings),
+            ),
         ];
         let current = |href: &str| {
             if href == "/admin" {
@@ -261,6 +266,7 @@ impl Admin {
                                 span.user-role.badge { (role_label(t, self.user.role)) }
                             }
                             div.user-menu-panel {
+                                a.btn.btn-ghost.btn-small href="/admin/account" { (t.password_change) }
                                 form.logout method="post" action="/logout" hx-boost="false" {
                                     (self.csrf_field())
                                     button.btn.btn-ghost.btn-small type="submit" { (t.logout) }

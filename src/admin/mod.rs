@@ -2,6 +2,7 @@
 //! JavaScript. Each area exports its `router()`; this module adds sessions, the CSRF
 //! guard, error pages and the static assets around them.
 
+mod account;
 pub mod audit;
 pub mod categories;
 pub mod chart;
@@ -18,6 +19,7 @@ pub mod products;
 pub mod reviews;
 pub mod session;
 pub mod settings;
+pub mod shop_settings;
 pub mod staff;
 pub mod store;
 
@@ -148,7 +150,9 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(customers::router())
         .merge(audit::router())
         .merge(settings::router())
+        .merge(shop_settings::router())
         .merge(staff::router())
+        .merge(account::router())
         .route("/preferences", post(preferences))
         .route("/admin/{*rest}", get(not_found).post(not_found))
         .layer(middleware::from_fn_with_state(

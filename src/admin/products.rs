@@ -34,8 +34,17 @@ use crate::http::AppState;
 const PAGE_SIZE: i64 = 25;
 /// At or under this many units available (and above zero), stock is "low".
 pub const LOW_STOCK: i64 = 3;
-/// The VAT rates of France offered in the form; anything else is "custom".
-const VAT_RATES: [&str; 5] = ["20", "10", "5.5", "2.1", "0"];
+/// The VAT rates the form offers: the shop's settings' (the French rates until the owner
+/// changes them); anything else is "custom".
+fn offered_rates(state: &AppState) -> Vec<String> {
+    state
+        .shop
+        .get()
+        .vat_rates()
+        .iter()
+        .map(ToString::to_string)
+        .collect()
+}
 const META_MAX: usize = 160;
 
 pub fn router() -> Router<AppState> {
@@ -557,16 +566,13 @@ fn product_form(
     values: &ProductForm,
     errors: &FieldErrors,
     categories: &[(Uuid, String)],
+    rates: &[String],
 ) -> Markup {
     let t = admin.t;
     let creating = product_id.is_none();
     let invalid = |key: &str| errors.contains_key(key).then_some("true");
-    let vat_choice = if values.vat_rate.is_empty() {
-        "20".to_owned()
-    } else {
-        values.vat_rate.clone()
-    };
-    let custom = !VAT_RATES.contains(&vat_choice.as_str());
+    let vat_choice = values.vat_rate.clone();
+    let custom = !rates.contains(&vat_choice);
     let validate_url = match product_id {
         Some(id) => format!("/admin/products/validate?id={id}"),
         None => "/admin/products/validate".to_owned(),
@@ -614,8 +620,8 @@ fn product_form(
                     }))
                     (field("vat_rate", t.vat_rate, None, errors, html! {
                         select #vat_rate name="vat_rate" aria-invalid=[invalid("vat_rate")] {
-                            @for rate in VAT_RATES {
-                                option value=(rate) selected[vat_choice == rate] { (rate.replace('.', if french(admin) { "," } else { "." })) " %" }
+                            @for rate in rates {
+                                option value=(rate) selected[&vat_choice == rate] { (rate.replace('.', if french(admin) { "," } else { "." })) " %" }
                             }
                             option value="custom" selected[custom] { (t.vat_custom) }
                         }
@@ -745,10 +751,11 @@ async fn new_form(State(state): State<AppState>, admin: Admin) -> Result<Respons
     admin.require(Permission::EditCatalog)?;
     let categories = categories(&state).await?;
     let values = ProductForm {
-        vat_rate: "20".into(),
+        vat_rate: state.shop.get().default_vat_rate().to_string(),
         ..ProductForm::default()
     };
     render_new(
+        &offered_rates(&state),
         &admin,
         &values,
         &FieldErrors::new(),
@@ -759,6 +766,7 @@ async fn new_form(State(state): State<AppState>, admin: Admin) -> Result<Respons
 }
 
 async fn render_new(
+    rates: &[String],
     admin: &Admin,
     values: &ProductForm,
     errors: &FieldErrors,
@@ -771,7 +779,7 @@ async fn render_new(
             h1 { (t.product_new) }
             div.page-actions { a.btn.btn-ghost href="/admin/products" { (t.back) } }
         }
-        section.card { (product_form(admin, "/admin/products", None, values, errors, categories)) }
+        section.card { (product_form(admin, "/admin/products", None, values, errors, categories, rates)) }
     };
     Ok(admin.page_with_status(t.product_new, content, status).await)
 }
@@ -794,7 +802,15 @@ async fn create(
         checked.vat,
         errors.is_empty(),
     ) else {
-        return render_new(&admin, &values, &errors, &categories, unprocessable).await;
+        return render_new(
+            &offered_rates(&state),
+            &admin,
+            &values,
+            &errors,
+            &categories,
+            unprocessable,
+        )
+        .await;
     };
     let id = Uuid::now_v7();
     let command = ProductCommand::CreateProduct {
@@ -819,7 +835,15 @@ async fn create(
         Err(CommandError::Refused(error)) => {
             return match domain_errors(t, &error) {
                 Some(errors) => {
-                    render_new(&admin, &values, &errors, &categories, unprocessable).await
+                    render_new(
+                        &offered_rates(&state),
+                        &admin,
+                        &values,
+                        &errors,
+                        &categories,
+                        unprocessable,
+                    )
+                    .await
                 }
                 None => Err(AdminError::internal("creating a product", error)),
             };
@@ -952,7 +976,7 @@ async fn details(
 ) -> Result<Response, AdminError> {
     admin.require(Permission::ViewCatalog)?;
     let row = load(&state, id).await?;
-    let values = form_of(&row, french(&admin));
+    let values = form_of(&row, french(&admin), &offered_rates(&state));
     render_details(
         &state,
         &admin,
@@ -964,9 +988,9 @@ async fn details(
     .await
 }
 
-fn form_of(row: &ProductRow, french: bool) -> ProductForm {
+fn form_of(row: &ProductRow, french: bool, rates: &[String]) -> ProductForm {
     let rate = row.vat_rate.normalize().to_string();
-    let preset = VAT_RATES.contains(&rate.as_str());
+    let preset = rates.contains(&rate);
     ProductForm {
         reference: row.reference.clone(),
         name: row.name.clone(),
@@ -1001,7 +1025,7 @@ async fn render_details(
     let body = if admin.may(Permission::EditCatalog) && row.status != "archived" {
         let categories = categories(state).await?;
         let action = format!("/admin/products/{}", row.product_id);
-        html! { section.card { (product_form(admin, &action, Some(row.product_id), values, errors, &categories)) } }
+        html! { section.card { (product_form(admin, &action, Some(row.product_id), values, errors, &categories, &offered_rates(state))) } }
     } else {
         html! {
             section.card {

@@ -1,4 +1,4 @@
-//! Settings (owner only). For now the storefront's API keys: created (the secret shown
+//! The storefront's API keys (owner only), a tab of the settings: created (the secret shown
 //! once, only its hash kept), listed, revoked (the storefront is refused from its next
 //! request). Each change is a security event, with who did it and from where.
 
@@ -16,6 +16,7 @@ use aggregates::staff::Permission;
 use crate::admin::error::AdminError;
 use crate::admin::i18n::{fill, Lang};
 use crate::admin::layout::{local_time, Admin};
+use crate::admin::shop_settings::tabs;
 use crate::admin::{field, FieldErrors};
 use crate::api::keys::{self, KeyError};
 use crate::auth::{self, Attempt, SecurityEventKind};
@@ -24,17 +25,11 @@ use crate::http::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/admin/settings", get(settings))
         .route("/admin/settings/api-keys", get(list).post(create))
         .route(
             "/admin/settings/api-keys/{id}/revoke",
             get(confirm_revoke).post(revoke),
         )
-}
-
-async fn settings(admin: Admin) -> Result<Redirect, AdminError> {
-    admin.require(Permission::ManageApiKeys)?;
-    Ok(Redirect::to("/admin/settings/api-keys"))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -70,7 +65,8 @@ async fn render(
         .await
         .map_err(|e| AdminError::internal("listing API keys", e))?;
     let content = html! {
-        div.page-header { h1 { (t.api_keys_title) } }
+        div.page-header { h1 { (t.set_title) } }
+        (tabs(t, "/admin/settings/api-keys"))
         @if let Some((name, key)) = &created {
             section.card.alert.alert-info #key-once role="status" {
                 p { strong { (fill(t.api_key_created, &[("name", name)])) } }

@@ -6,9 +6,11 @@
 //   ADMIN_PASSWORD  its password (printed once by `serve --demo`)
 //   API_KEY         a storefront API key (`comptoir api-key create`)
 //   SCREENSHOTS     where to write the PNG files (created if missing)
-// Two passes, desktop and phone. One line per step; exits 1 on the first failure, or when
-// a page raised a JavaScript error, logged a console error (CSP violations included) or got
-// a 5xx answer.
+// Two passes, desktop and phone, each with the staff scenario of issue 5 (orders from the
+// public API through the admin, reviews, the audit trail, a support member); then one
+// without JavaScript and one with axe-core. One line per step; exits 1 on the first
+// failure, or when a page raised a JavaScript error, logged a console error (CSP
+// violations included) or got a 5xx answer.
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,7 +34,7 @@ const API_KEY = required('API_KEY');
 const SCREENSHOTS = process.env.SCREENSHOTS || path.join(here, 'screenshots');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const STEP_MS = 15_000;
-const TOTAL_MS = 170_000;
+const TOTAL_MS = 300_000;
 
 mkdirSync(SCREENSHOTS, { recursive: true });
 
@@ -110,6 +112,15 @@ async function screenshot(page, name) {
   return file;
 }
 
+/** Waits for the CSS animations of `selector` (a dialog's pop-in) to end: a screenshot
+ * taken meanwhile shows it half transparent. */
+async function animationsDone(page, selector) {
+  await page
+    .locator(selector)
+    .first()
+    .evaluate((element) => Promise.all(element.getAnimations().map((animation) => animation.finished.catch(() => null))));
+}
+
 /** Follows a sidebar link: on a phone the menu opens first. */
 async function navigate(page, pass, href) {
   const sidebar = page.locator('#sidebar');
@@ -131,6 +142,19 @@ async function api(pathAndQuery) {
   });
   const body = await response.text();
   if (response.status !== 200) fail(`GET ${pathAndQuery} answered ${response.status}: ${body.slice(0, 500)}`);
+  return JSON.parse(body);
+}
+
+/** A storefront write (an order, a review): JSON in, 201 and JSON out. */
+async function apiPost(pathAndQuery, payload) {
+  const response = await fetch(BASE_URL + pathAndQuery, {
+    method: 'POST',
+    headers: { 'x-api-key': API_KEY, accept: 'application/json', 'content-type': 'application/json' },
+    body: JSON.stringify(payload),
+    signal: AbortSignal.timeout(STEP_MS),
+  });
+  const body = await response.text();
+  if (response.status !== 201) fail(`POST ${pathAndQuery} answered ${response.status}: ${body.slice(0, 500)}`);
   return JSON.parse(body);
 }
 
@@ -339,6 +363,8 @@ async function run(browser, pass) {
     }
   });
 
+  await orderScenario(browser, page, pass, step, { suffix, reference, productPath });
+
   await step('preferences: English', async () => {
     await page.locator('form.pref select[name=lang]').selectOption('en');
     await page.locator('form.pref button[type=submit]').click();
@@ -381,6 +407,494 @@ async function run(browser, pass) {
 
   await context.close();
   if (aborted > 0) console.log(`    note: htmx logged ${aborted} console errors for superseded (aborted) requests`);
+}
+
+/** Issue 5's staff scenario, on the product this pass created (published, 12 in stock):
+ * an order placed through the public API, found in the list and walked to completion
+ * through its confirmations, with the payment taken at the counter; another one cancelled
+ * with a reason, its stock given back; three reviews moderated; all of it found in the
+ * audit trail; and a support member who sees the orders but cannot move them. */
+async function orderScenario(browser, page, pass, step, made) {
+  const { suffix, reference, productPath } = made;
+  const productId = productPath.split('/').pop();
+  const tag = suffix.toLowerCase();
+  const buyer = { email: `client-${tag}@example.com`, name: `Client E2E ${suffix}` };
+  const canceller = { email: `annule-${tag}@example.com`, name: `Annulation E2E ${suffix}` };
+  const reason = `Le client a renoncé (E2E ${suffix})`;
+  const feedback = `Merci de parler du produit, pas du livreur (E2E ${suffix}).`;
+  const answer = `Merci pour votre retour, à bientôt à l'atelier (E2E ${suffix}).`;
+  let pickup = '';
+  const placeOrder = (customer, quantity) =>
+    apiPost('/api/orders', {
+      items: [{ productId, quantity }],
+      customerEmail: customer.email,
+      customerName: customer.name,
+      customerPhone: '06 12 34 56 78',
+      pickupLocation: pickup,
+      paymentMethod: 'pickup',
+    });
+  const catalogEntry = async () =>
+    (await api(`/api/products?q=${encodeURIComponent(reference)}`)).items.find((item) => item.reference === reference);
+  const rows = async (selector = 'table.data tbody tr') => page.locator(selector).allTextContents();
+  const timeline = () => rows('table.history tbody tr');
+  const moveLinks = (p) => p.locator('a[href*="/move?action="]');
+
+  /** Searches the order list for `query` and waits until it shows just `number`. */
+  const searchOrders = async (p, query, number) => {
+    await p.locator('#q').fill(query);
+    await p.locator('form.filters button[type=submit]').click();
+    await until(`the list filtered by "${query}" to show only ${number}`, async () =>
+      new URL(p.url()).searchParams.get('q') === query &&
+      (await p.locator('table.data tbody tr').count()) === 1 &&
+      (await p.locator(`table.data tbody a[href="/admin/orders/${number}"]`).count()) === 1,
+    ).catch(async (error) => fail(`${error.message}\n${await snippet(p)}`));
+  };
+
+  /** The stock page's figures, read again until `wanted` holds (the stock keeper works
+   * after the order's events, asynchronously). */
+  const stockUntil = async (what, wanted) => {
+    let figures;
+    await until(`${what} on ${productPath}/stock`, async () => {
+      await page.goto(`${BASE_URL}${productPath}/stock`);
+      figures = {
+        onHand: Number((await text(page, '#stock-on-hand')).trim()),
+        available: Number((await text(page, '#stock-available')).trim()),
+      };
+      return wanted(figures);
+    }).catch((error) => fail(`${error.message}; the page says ${JSON.stringify(figures)}`));
+    return figures;
+  };
+
+  /** Opens a move's confirmation dialog, checks its question, confirms it and waits for
+   * the order's new status (the badge first: the page was swapped, so the toast that
+   * follows is this move's). */
+  const move = async (number, action, status, { shot, why } = {}) => {
+    await page.locator(`.page-actions a[href="/admin/orders/${number}/move?action=${action}"]`).click();
+    await expectVisible(page, '#modal[open] .confirm h2', `the confirmation dialog of "${action}"`);
+    const question = (await text(page, '#modal .confirm h2')).trim();
+    if (!question.includes(number)) fail(`the dialog asks "${question}", without the order's number`);
+    if (why !== undefined) await page.locator('#modal #reason').fill(why);
+    if (shot) {
+      await animationsDone(page, '#modal');
+      await screenshot(page, shot);
+    }
+    await page.locator('#modal .confirm button[type=submit]').click();
+    await expectVisible(page, `.page-header .badge-${status}`, `the "${status}" badge after "${action}"`);
+    if ((await page.locator('#modal[open]').count()) > 0) fail(`the dialog is still open after "${action}"`);
+    await expectToast(page, 'Commande mise à jour.');
+  };
+
+  let first;
+  let second;
+  let stockBefore;
+  const reviews = {};
+
+  await step('orders: place 2 × the product through the public API', async () => {
+    // As a storefront does: the pickup locations the shop accepts come from GET /api/shop.
+    const shop = await api('/api/shop');
+    pickup = shop.pickupLocations?.[0]?.name;
+    if (!pickup) fail(`GET /api/shop names no pickup location: ${JSON.stringify(shop).slice(0, 300)}`);
+    first = await placeOrder(buyer, 2);
+    if (first.status !== 'pending' || first.paymentStatus !== 'pending') {
+      fail(`the new order is ${first.status} / ${first.paymentStatus}: ${JSON.stringify(first).slice(0, 300)}`);
+    }
+    if (first.totals.totalHt !== '179.80' || first.totals.totalTtc !== '215.76') {
+      fail(`2 × 89.90 HT at 20 % came to ${JSON.stringify(first.totals)}`);
+    }
+    console.log(`    ${first.orderNumber} (${first.orderId}), ${first.totals.totalTtc} TTC`);
+  });
+  const number = () => first.orderNumber;
+
+  await step('orders: find it by its number in the list', async () => {
+    await navigate(page, pass, '/admin/orders');
+    await searchOrders(page, number(), number());
+    const [row] = await rows();
+    if (!row.includes(buyer.email) || !row.includes('En attente') || !row.includes('215,76')) {
+      fail(`the order's row says "${row.replace(/\s+/g, ' ').trim()}"`);
+    }
+    await screenshot(page, `orders-${pass.name}.png`);
+  });
+
+  await step('orders: its page (customer, lines, totals, timeline)', async () => {
+    await page.locator(`table.data tbody a[href="/admin/orders/${number()}"]`).click();
+    await waitForPath(page, `/admin/orders/${number()}`);
+    const h1 = (await text(page, 'main h1')).trim();
+    if (h1 !== `Commande ${number()}`) fail(`the order's h1 is "${h1}"`);
+    await expectVisible(page, '.page-header .badge-pending', 'the "pending" badge');
+    await expectVisible(page, `main a[href="mailto:${buyer.email}"]`, "the customer's email");
+    await expectVisible(page, `main dd:text-is("${pickup}")`, 'the pickup location');
+    const lines = await page
+      .locator('section.card table.data:not(.history) tbody tr')
+      .evaluateAll((trs) => trs.map((tr) => [...tr.cells].map((td) => td.textContent.trim())));
+    const [line] = lines;
+    if (lines.length !== 1 || line[0] !== reference || line[2] !== '2' || !line[5].includes('179,80')) {
+      fail(`the lines are ${JSON.stringify(lines)}`);
+    }
+    const ttc = await text(page, '#order-total-ttc');
+    if (!ttc.includes('215,76')) fail(`the total TTC shows "${ttc.trim()}"`);
+    const entries = await timeline();
+    if (!entries.some((entry) => entry.includes('Commande passée'))) fail(`the timeline is ${JSON.stringify(entries)}`);
+    // Only the moves a pending order allows.
+    const offered = await moveLinks(page).evaluateAll((links) => links.map((a) => a.href.split('action=')[1]));
+    if (offered.join(',') !== 'confirm,cancel') fail(`a pending order offers the moves ${JSON.stringify(offered)}`);
+    await screenshot(page, `order-${pass.name}.png`);
+  });
+
+  await step('orders: confirm, through its dialog', async () => {
+    await move(number(), 'confirm', 'confirmed', { shot: `order-confirm-${pass.name}.png` });
+  });
+
+  await step('orders: ready for pickup, through its dialog', async () => {
+    await move(number(), 'ready', 'ready_for_pickup');
+  });
+
+  await step('orders: the payment taken at the counter (card)', async () => {
+    const form = page.locator(`form[action="/admin/orders/${number()}/payment"]`);
+    await form.locator('#means').selectOption('card');
+    await form.locator('button[type=submit]').click();
+    await expectVisible(page, `main code:text-is("counter-card-${number()}")`, "the payment's reference");
+    await expectToast(page, 'Paiement enregistré.');
+    const payment = await page.locator('section.card', { has: page.locator(`code:text-is("counter-card-${number()}")`) }).textContent();
+    if (!payment.includes('Payée')) fail(`the payment card says "${payment.replace(/\s+/g, ' ').trim()}"`);
+    if ((await form.count()) > 0) fail('the counter payment form is still offered once paid');
+  });
+
+  await step('orders: completed, through its dialog; the timeline tells it all', async () => {
+    await move(number(), 'complete', 'completed');
+    if ((await moveLinks(page).count()) > 0) fail('a completed order still offers moves');
+    const entries = await timeline();
+    for (const what of ['Commande confirmée', 'Prête au retrait', 'Paiement reçu', 'Retirée par le client']) {
+      if (!entries.some((entry) => entry.includes(what) && entry.includes('Démo'))) {
+        fail(`the timeline has no "${what}" by the demo owner: ${JSON.stringify(entries)}`);
+      }
+    }
+    await screenshot(page, `order-completed-${pass.name}.png`);
+  });
+
+  await step('cancel: the stock before a second order', async () => {
+    // 12 received, 2 sold to the first order (a pickup order takes its goods at once).
+    stockBefore = await stockUntil('10 on hand and 10 available', (s) => s.onHand === 10 && s.available === 10);
+  });
+
+  await step('cancel: an order for all that is left; the catalog says out of stock', async () => {
+    second = await placeOrder(canceller, stockBefore.available);
+    console.log(`    ${second.orderNumber} (${second.orderId}), ${second.totals.totalTtc} TTC`);
+    await stockUntil('nothing available', (s) => s.available === 0);
+    await until('the public API to say out_of_stock', async () => (await catalogEntry())?.stockStatus === 'out_of_stock');
+  });
+
+  await step("cancel: find it by the customer's email and cancel it with a reason", async () => {
+    await navigate(page, pass, '/admin/orders');
+    await searchOrders(page, canceller.email, second.orderNumber);
+    await page.locator(`table.data tbody a[href="/admin/orders/${second.orderNumber}"]`).click();
+    await waitForPath(page, `/admin/orders/${second.orderNumber}`);
+    await move(second.orderNumber, 'cancel', 'cancelled', { shot: `order-cancel-${pass.name}.png`, why: reason });
+    const said = await text(page, '.page-header .alert-info');
+    if (!said.includes(reason)) fail(`the cancelled order says "${said.trim()}", not the reason`);
+    if ((await moveLinks(page).count()) > 0) fail('a cancelled order still offers moves');
+    await screenshot(page, `order-cancelled-${pass.name}.png`);
+  });
+
+  await step('cancel: its stock is released', async () => {
+    await stockUntil(`${stockBefore.onHand} on hand and ${stockBefore.available} available again`, (s) =>
+      s.onHand === stockBefore.onHand && s.available === stockBefore.available,
+    );
+    await until('the public API to say available again', async () => (await catalogEntry())?.stockStatus === 'available');
+    await screenshot(page, `stock-released-${pass.name}.png`);
+  });
+
+  await step('reviews: three submitted through the public API', async () => {
+    const submit = (who, rating, comment, orderId) =>
+      apiPost('/api/reviews', { productId, customerName: who.name, customerEmail: who.email, rating, comment, orderId });
+    // The first buyer, with the order: a verified purchase.
+    reviews.approved = await submit(buyer, 5, `Levier parfait, monté en dix minutes (E2E ${suffix}).`, first.orderId);
+    reviews.rejected = await submit({ name: `Râleur ${suffix}`, email: `raleur-${tag}@example.com` }, 1, `Livreur en retard, une honte (E2E ${suffix}).`);
+    reviews.answered = await submit({ name: `Curieux ${suffix}`, email: `curieux-${tag}@example.com` }, 4, `Bon levier, livré sans vis de réglage ? (E2E ${suffix})`);
+    for (const [name, review] of Object.entries(reviews)) {
+      if (review.status !== 'pending') fail(`the ${name} review is ${review.status} on arrival`);
+    }
+    if (reviews.approved.verifiedPurchase !== true) fail('the review with its order is not a verified purchase');
+    if (reviews.rejected.verifiedPurchase !== false) fail('a review without an order is a verified purchase');
+  });
+
+  const openReview = async (review) => {
+    await page.goto(`${BASE_URL}/admin/reviews/${review.id}`);
+    await expectVisible(page, '.page-header .badge-pending', 'the review waiting for moderation');
+  };
+
+  await step('reviews: the queue, filtered by product', async () => {
+    // The sidebar has no link to the reviews (yet): the address, as a bookmark would.
+    await page.goto(`${BASE_URL}/admin/reviews`);
+    await page.locator('#f-product').selectOption(productId);
+    await page.locator('form.filters button[type=submit]').click();
+    await until("the queue to show this product's 3 reviews", async () =>
+      new URL(page.url()).searchParams.get('product') === productId &&
+      (await page.locator('table.data tbody tr').count()) === 3,
+    ).catch(async (error) => fail(`${error.message}\n${await snippet(page)}`));
+    const queue = await rows();
+    if (!queue.every((row) => row.includes('À modérer'))) fail(`the queue is ${JSON.stringify(queue)}`);
+    const verified = page.locator('table.data tbody tr', { has: page.locator(`a[href="/admin/reviews/${reviews.approved.id}"]`) });
+    if (!(await verified.textContent()).includes('Achat vérifié')) fail("the verified purchase is not marked in the queue");
+    await screenshot(page, `reviews-${pass.name}.png`);
+  });
+
+  await step('reviews: approve one', async () => {
+    await page.locator(`table.data a[href="/admin/reviews/${reviews.approved.id}"]`).click();
+    await waitForPath(page, `/admin/reviews/${reviews.approved.id}`);
+    await expectVisible(page, '.page-header .badge-pending', 'the review waiting for moderation');
+    await page.locator('form[action$="/approve"] button[type=submit]').click();
+    await expectVisible(page, '.page-header .badge-published', 'the "published" badge');
+    await expectToast(page, 'Avis publié.');
+    if ((await page.locator('form[action$="/approve"]').count()) > 0) fail('an approved review still offers "approve"');
+    await screenshot(page, `review-approved-${pass.name}.png`);
+  });
+
+  await step('reviews: reject one, with feedback to the customer', async () => {
+    await openReview(reviews.rejected);
+    await page.locator('#feedback').fill(feedback);
+    await page.locator('form[action$="/reject"] button[type=submit]').click();
+    await expectVisible(page, '.page-header .badge-danger', 'the "rejected" badge');
+    await expectToast(page, 'Avis refusé.');
+    const card = await text(page, 'main section.card');
+    if (!card.includes('Motif du refus') || !card.includes(feedback)) fail(`the review's card says "${card.replace(/\s+/g, ' ').trim()}"`);
+    await screenshot(page, `review-rejected-${pass.name}.png`);
+  });
+
+  await step("reviews: answer one (the shop's public response)", async () => {
+    await openReview(reviews.answered);
+    await page.locator('#response').fill(answer);
+    await page.locator('form[action$="/respond"] button[type=submit]').click();
+    await expectToast(page, 'Réponse publiée.');
+    await until('the response shown on the review', async () => (await text(page, 'main section.card')).includes(answer));
+    const card = await text(page, 'main section.card');
+    if (!card.includes('Réponse de la boutique')) fail(`the review's card says "${card.replace(/\s+/g, ' ').trim()}"`);
+    // Answering is not moderating: still waiting.
+    await expectVisible(page, '.page-header .badge-pending', 'the answered review, still to moderate');
+    await screenshot(page, `review-answered-${pass.name}.png`);
+  });
+
+  await step("reviews: the product's reviews, average and public rating", async () => {
+    await page.goto(`${BASE_URL}/admin/reviews?product=${productId}`);
+    const average = (await text(page, '#average-rating')).trim();
+    if (!average.includes('5,0/5') || !average.includes('sur 1 avis')) fail(`the average says "${average}"`);
+    const statuses = (await rows()).map((row) => ['Publié', 'Refusé', 'À modérer'].find((s) => row.includes(s)));
+    if (statuses.slice().sort().join(',') !== 'Publié,Refusé,À modérer') fail(`the statuses are ${JSON.stringify(statuses)}`);
+    const rating = await until('the public rating 5.0 on 1 review', async () => {
+      const entry = await catalogEntry();
+      return entry?.rating?.count === 1 && entry.rating.average === '5.0' && entry.rating;
+    });
+    console.log(`    public rating ${JSON.stringify(rating)}`);
+  });
+
+  /** Filters the audit trail by aggregate type and id; returns each row's cells (when,
+   * who and what, event type, address, link to the raw event). */
+  const audit = async (kind, id) => {
+    await page.locator('#f-kind').selectOption(kind);
+    await page.locator('#f-id').fill(id);
+    await page.locator('form.filters button[type=submit]').click();
+    await until(`the audit trail filtered on ${kind} ${id}`, async () => {
+      const params = new URL(page.url()).searchParams;
+      return params.get('kind') === kind && params.get('id') === id && (await page.locator('table.audit tbody tr').count()) > 0;
+    }).catch(async (error) => fail(`${error.message}\n${await snippet(page)}`));
+    return page
+      .locator('table.audit tbody tr')
+      .evaluateAll((trs) =>
+        trs.map((tr) => {
+          const cells = [...tr.cells].map((td) => td.textContent.replace(/\s+/g, ' ').trim());
+          // The event's type is under its aggregate's type, in its own span.
+          cells[2] = tr.cells[2].querySelector('.muted')?.textContent.trim() ?? cells[2];
+          return cells;
+        }),
+      );
+  };
+  /** Each of `wanted` ([event type, [what its sentence must mention]]) has its row. The
+   * sentences' wording is the admin's to change (and to translate): the test holds them to
+   * the event's type and to what they must name, the actor first. */
+  const expectRows = (found, wanted, label) => {
+    for (const [type, mentions] of wanted) {
+      const row = found.find((cells) => cells[2] === type);
+      if (!row) fail(`${label}: no ${type} in ${JSON.stringify(found.map((cells) => cells[2]))}`);
+      const missing = mentions.filter((m) => !row[1].includes(m));
+      if (missing.length > 0) fail(`${label}: the ${type} row "${row[1]}" does not mention ${JSON.stringify(missing)}`);
+    }
+  };
+  const owner = '(Propriétaire)';
+
+  await step('audit: the first order, from the API to its completion', async () => {
+    await navigate(page, pass, '/admin/audit');
+    const found = await audit('Order', first.orderId);
+    expectRows(found, [
+      ['OrderPlaced', [number()]],
+      ['OrderConfirmed', [owner, number()]],
+      ['OrderReadyForPickup', [owner, number()]],
+      ['PaymentConfirmed', [owner, number(), `counter-card-${number()}`]],
+      ['OrderCompleted', [owner, number()]],
+    ], 'the first order');
+    if (found[0][2] !== 'OrderCompleted') fail(`the newest event is not the completion: ${JSON.stringify(found[0])}`);
+    await screenshot(page, `audit-order-${pass.name}.png`);
+  });
+
+  await step('audit: the cancelled order and its stock given back', async () => {
+    expectRows(await audit('Order', second.orderId), [['OrderCancelled', [owner, second.orderNumber, reason]]], 'the cancelled order');
+    // The stock keeper (a process, not a person) gave the goods back.
+    expectRows(await audit('Stock', productId), [['StockReturned', ['stock-keeper', reference]]], "the product's stock");
+  });
+
+  await step('audit: the moderation, with the payload one click away', async () => {
+    for (const [name, review, type] of [
+      ['approved', reviews.approved, 'ReviewApproved'],
+      ['rejected', reviews.rejected, 'ReviewRejected'],
+      ['answered', reviews.answered, 'VendorResponded'],
+    ]) {
+      expectRows(await audit('Review', review.id), [[type, [owner]]], `the ${name} review`);
+    }
+    // The rejection's raw event: the feedback is in its payload, the seal below.
+    await audit('Review', reviews.rejected.id);
+    const row = page.locator('table.audit tbody tr', { hasText: 'ReviewRejected' });
+    await row.locator('a[href^="/admin/audit/events/"]').click();
+    await expectVisible(page, '#modal[open] .event-detail', "the event's details");
+    const detail = await text(page, '#modal .event-detail');
+    if (!detail.includes('ReviewRejected') || !detail.includes(feedback)) {
+      fail(`the event's details say "${detail.replace(/\s+/g, ' ').slice(0, 400)}"`);
+    }
+    await animationsDone(page, '#modal');
+    await screenshot(page, `audit-event-${pass.name}.png`);
+    await page.locator('#modal [data-close-dialog]').click();
+    await until('the dialog to close', async () => (await page.locator('#modal[open]').count()) === 0);
+  });
+
+  await supportScenario(browser, page, pass, step, { suffix, orderNumber: number() });
+}
+
+/** The owner creates a support account on /admin/staff (its temporary password shown
+ * once); signed in in a browser context of its own, support sees the orders and an
+ * order's page, with no move offered, and a move posted anyway is refused with a 403. */
+async function supportScenario(browser, page, pass, step, { suffix, orderNumber }) {
+  const email = `support-${suffix.toLowerCase()}@example.com`;
+  const name = `Support E2E ${suffix}`;
+  let password = '';
+
+  await step('staff: the owner creates a support account', async () => {
+    await navigate(page, pass, '/admin/staff');
+    await page.locator('#email').fill(email);
+    await page.locator('#name').fill(name);
+    await page.locator('#role').selectOption('support');
+    await page.locator('form[action="/admin/staff"] button[type=submit]').click();
+    await expectVisible(page, '#password-once code.secret', 'the temporary password, shown once');
+    const said = await text(page, '#password-once');
+    if (!said.includes(`Compte créé pour ${email}`)) fail(`the staff page says "${said.replace(/\s+/g, ' ').trim()}"`);
+    password = (await text(page, '#password-once code.secret')).trim();
+    if (password.length < 12) fail(`the temporary password is "${password}"`);
+    const row = page.locator('table.data tbody tr', { hasText: email });
+    if ((await row.locator('select[name=role]').inputValue()) !== 'support') fail('the new account is not listed as support');
+    await screenshot(page, `staff-${pass.name}.png`);
+  });
+
+  const label = `${pass.name}/support`;
+  const problems = [];
+  const context = await browser.newContext({
+    viewport: pass.viewport,
+    isMobile: pass.phone,
+    hasTouch: pass.phone,
+    deviceScaleFactor: pass.phone ? 2 : 1,
+    locale: 'fr-FR',
+  });
+  context.setDefaultTimeout(STEP_MS);
+  context.setDefaultNavigationTimeout(STEP_MS);
+  const support = await context.newPage();
+  // The refused move is this pass's point: Chromium logs its 403 as a console error.
+  let refusedOn = '';
+  const refused = (url) => url && new URL(url).pathname === `/admin/orders/${refusedOn}/move`;
+  support.on('pageerror', (error) => problems.push(`JavaScript error on ${support.url()}: ${error.message}`));
+  support.on('console', (message) => {
+    if (message.type() !== 'error') return;
+    const source = message.location()?.url;
+    if (source && new URL(source).pathname === '/favicon.ico') return;
+    if (refused(source) && message.text().includes('403')) return;
+    problems.push(`console error on ${support.url()}: ${message.text()}${source ? ` (${source})` : ''}`);
+  });
+  support.on('response', (response) => {
+    if (response.status() >= 500) problems.push(`${response.status()} for ${response.request().method()} ${response.url()}`);
+  });
+  const supportStep = async (title, body) => {
+    const started = Date.now();
+    try {
+      await body();
+    } catch (error) {
+      const shot = await screenshot(support, `failure-${pass.name}-support.png`).catch(() => 'none');
+      const detail = error instanceof Failure ? error.message : `${error.message}\n${await snippet(support)}`;
+      throw new Failure(`[${label}] ${title} (at ${support.url()}; screenshot ${shot}):\n${detail}`);
+    }
+    if (problems.length > 0) fail(`[${label}] ${title}: ${problems.join('\n')}`);
+    console.log(`ok  [${label}] ${title} (${Date.now() - started} ms)`);
+  };
+
+  try {
+    await supportStep('signs in, in a browser context of its own', async () => {
+      await support.goto(`${BASE_URL}/login`);
+      await support.locator('#email').fill(email);
+      await support.locator('#password').fill(password);
+      await support.locator('form[action="/login"] button[type=submit]').click();
+      await waitForPath(support, '/admin');
+      const role = (await text(support, '.topbar .user-role')).trim();
+      if (role !== 'Support') fail(`the topbar's role is "${role}"`);
+      if ((await support.locator('#sidebar a[href="/admin/orders"]').count()) !== 1) fail('the sidebar has no orders');
+      for (const href of ['/admin/audit', '/admin/staff', '/admin/products']) {
+        if ((await support.locator(`#sidebar a[href="${href}"]`).count()) > 0) fail(`the sidebar offers ${href} to support`);
+      }
+    });
+
+    await supportStep('sees the orders and the completed order, without moves', async () => {
+      await navigate(support, pass, '/admin/orders');
+      await support.locator('#q').fill(orderNumber);
+      await support.locator('form.filters button[type=submit]').click();
+      await until(`the list to show ${orderNumber}`, async () =>
+        (await support.locator('table.data tbody tr').count()) === 1 &&
+        (await support.locator(`table.data tbody a[href="/admin/orders/${orderNumber}"]`).count()) === 1,
+      );
+      await screenshot(support, `support-orders-${pass.name}.png`);
+      await support.locator(`table.data tbody a[href="/admin/orders/${orderNumber}"]`).click();
+      await waitForPath(support, `/admin/orders/${orderNumber}`);
+      await expectVisible(support, '.page-header .badge-completed', 'the completed order');
+      await expectVisible(support, '#order-total-ttc', "the order's totals");
+      if ((await support.locator('a[href*="/move?action="]').count()) > 0) fail('support is offered moves');
+      await screenshot(support, `support-order-${pass.name}.png`);
+    });
+
+    await supportStep('a move posted directly is refused (403), the order unchanged', async () => {
+      await support.goto(`${BASE_URL}/admin/orders?status=pending`);
+      const first = support.locator('table.data tbody a[href^="/admin/orders/"]').first();
+      refusedOn = (await first.getAttribute('href')).split('/').pop();
+      await first.click();
+      await waitForPath(support, `/admin/orders/${refusedOn}`);
+      await expectVisible(support, '.page-header .badge-pending', 'a pending order');
+      if ((await support.locator('a[href*="/move?action="], form[action$="/payment"]').count()) > 0) {
+        fail('support is offered a move or the counter payment on a pending order');
+      }
+      // With the session's own CSRF token: only the role can refuse it.
+      const answer = await support.evaluate(async (number) => {
+        const token = JSON.parse(document.body.getAttribute('hx-headers'))['x-csrf-token'];
+        const response = await fetch(`/admin/orders/${number}/move`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({ _csrf: token, action: 'confirm' }),
+        });
+        return { status: response.status, body: await response.text() };
+      }, refusedOn);
+      if (answer.status !== 403 || !answer.body.includes('Votre rôle ne permet pas cette action.')) {
+        fail(`POST /admin/orders/${refusedOn}/move answered ${answer.status}: ${answer.body.replace(/\s+/g, ' ').slice(0, 400)}`);
+      }
+      const page403 = await support.goto(`${BASE_URL}/admin/orders/${refusedOn}/move?action=confirm`);
+      if (page403?.status() !== 403) fail(`the confirmation page answered ${page403?.status()} to support`);
+      const h1 = (await text(support, 'h1')).trim();
+      if (h1 !== 'Accès refusé') fail(`the refusal's h1 is "${h1}"`);
+      await screenshot(support, `support-refused-${pass.name}.png`);
+      await support.goto(`${BASE_URL}/admin/orders/${refusedOn}`);
+      await expectVisible(support, '.page-header .badge-pending', 'the order, still pending');
+    });
+  } finally {
+    await context.close();
+  }
 }
 
 /** The same admin with JavaScript switched off, on a phone: plain forms, redirects, toasts

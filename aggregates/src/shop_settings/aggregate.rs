@@ -58,7 +58,7 @@ const FORMS_WITH_CAPITAL: &[&str] = &[
 impl LegalIdentity {
     /// Trims every text and checks what one field alone cannot: lengths, required
     /// texts, the SIRET and VAT number against the SIREN, the share capital of companies.
-    fn checked(mut self) -> Result<Self, ShopSettingsError> {
+    fn checked(mut self: Box<Self>) -> Result<Box<Self>, ShopSettingsError> {
         let short = |field: &'static str, value: &mut String, required: bool| {
             *value = value.trim().to_owned();
             text(field, value, MAX_SHORT_TEXT, required)
@@ -158,7 +158,7 @@ fn french_rates() -> Vec<VatRate> {
 /// The shop's settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ShopSettings {
-    identity: Option<LegalIdentity>,
+    identity: Option<Box<LegalIdentity>>,
     pickup_locations: Vec<PickupLocation>,
     vat_rates: Vec<VatRate>,
     default_vat_rate: VatRate,
@@ -183,7 +183,7 @@ impl Default for ShopSettings {
 impl ShopSettings {
     /// The seller's identity, once given.
     pub fn identity(&self) -> Option<&LegalIdentity> {
-        self.identity.as_ref()
+        self.identity.as_deref()
     }
 
     /// The pickup locations, in the order they were added.

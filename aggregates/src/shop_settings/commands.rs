@@ -9,8 +9,8 @@ use crate::values::{Currency, VatRate, WebOrigin};
 pub enum ShopSettingsCommand {
     /// Replaces the seller's legal identity (every field at once, as the form shows it).
     ChangeLegalIdentity {
-        /// The new identity.
-        identity: LegalIdentity,
+        /// The new identity (boxed: it is much larger than the other commands).
+        identity: Box<LegalIdentity>,
     },
     /// Adds a place where customers collect their orders.
     AddPickupLocation {

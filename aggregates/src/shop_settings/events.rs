@@ -11,10 +11,10 @@ use crate::values::{Currency, VatRate, WebOrigin};
 pub enum ShopSettingsEvent {
     /// The seller's legal identity was set or changed.
     LegalIdentityChanged {
-        /// The new identity.
-        identity: LegalIdentity,
+        /// The new identity (boxed, like the previous one: they dwarf the other events).
+        identity: Box<LegalIdentity>,
         /// The one before (none the first time).
-        previous: Option<LegalIdentity>,
+        previous: Option<Box<LegalIdentity>>,
     },
     /// A pickup location was added.
     PickupLocationAdded {

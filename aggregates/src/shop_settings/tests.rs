@@ -87,10 +87,10 @@ fn a_new_shop_offers_the_french_vat_rates_in_euros() {
 fn setting_the_legal_identity_records_it_trimmed_with_nothing_before() {
     given_settings(vec![])
         .when(ShopSettingsCommand::ChangeLegalIdentity {
-            identity: identity(),
+            identity: Box::new(identity()),
         })
         .then_expect_events(vec![ShopSettingsEvent::LegalIdentityChanged {
-            identity: trimmed(identity()),
+            identity: Box::new(trimmed(identity())),
             previous: None,
         }]);
 }
@@ -98,29 +98,30 @@ fn setting_the_legal_identity_records_it_trimmed_with_nothing_before() {
 #[test]
 fn changing_the_identity_carries_the_previous_one_and_an_unchanged_one_writes_nothing() {
     let first = ShopSettingsEvent::LegalIdentityChanged {
-        identity: trimmed(identity()),
+        identity: Box::new(trimmed(identity())),
         previous: None,
     };
     given_settings(vec![first.clone()])
         .when(ShopSettingsCommand::ChangeLegalIdentity {
-            identity: identity(),
+            identity: Box::new(identity()),
         })
         .then_expect_events(vec![]);
     let mut moved = identity();
     moved.address.city = "Villeurbanne".to_owned();
     given_settings(vec![first])
         .when(ShopSettingsCommand::ChangeLegalIdentity {
-            identity: moved.clone(),
+            identity: Box::new(moved.clone()),
         })
         .then_expect_events(vec![ShopSettingsEvent::LegalIdentityChanged {
-            identity: trimmed(moved),
-            previous: Some(trimmed(identity())),
+            identity: Box::new(trimmed(moved)),
+            previous: Some(Box::new(trimmed(identity()))),
         }]);
 }
 
 #[test]
 fn an_identity_names_the_field_that_is_wrong() {
-    let cases: Vec<(Box<dyn Fn(&mut LegalIdentity)>, &str)> = vec![
+    type Change = Box<dyn Fn(&mut LegalIdentity)>;
+    let cases: Vec<(Change, &str)> = vec![
         (Box::new(|i| i.company_name = "  ".into()), "company_name"),
         (Box::new(|i| i.address.postal_code.clear()), "postal_code"),
         (Box::new(|i| i.share_capital = None), "share_capital"),
@@ -138,7 +139,9 @@ fn an_identity_names_the_field_that_is_wrong() {
         let mut wrong = identity();
         change(&mut wrong);
         let error = given_settings(vec![])
-            .when(ShopSettingsCommand::ChangeLegalIdentity { identity: wrong })
+            .when(ShopSettingsCommand::ChangeLegalIdentity {
+                identity: Box::new(wrong),
+            })
             .inspect_result()
             .unwrap_err();
         assert_eq!(error.field(), Some(field), "{error}");
@@ -154,9 +157,11 @@ fn a_sole_trader_states_no_share_capital() {
     let mut expected = trimmed(sole.clone());
     expected.rcs_city = None;
     given_settings(vec![])
-        .when(ShopSettingsCommand::ChangeLegalIdentity { identity: sole })
+        .when(ShopSettingsCommand::ChangeLegalIdentity {
+            identity: Box::new(sole),
+        })
         .then_expect_events(vec![ShopSettingsEvent::LegalIdentityChanged {
-            identity: expected,
+            identity: Box::new(expected),
             previous: None,
         }]);
 }
@@ -294,8 +299,8 @@ fn cors_origins_are_kept_once_each() {
 fn events_are_named_after_their_variant_and_round_trip() {
     assert_events_are_named_and_round_trip(&[
         ShopSettingsEvent::LegalIdentityChanged {
-            identity: identity(),
-            previous: Some(identity()),
+            identity: Box::new(identity()),
+            previous: Some(Box::new(identity())),
         },
         ShopSettingsEvent::PickupLocationAdded {
             location: location(1, "A"),

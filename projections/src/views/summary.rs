@@ -7,6 +7,8 @@ use aggregates::{
     StockEvent,
 };
 
+use aggregates::shop_settings::ShopSettingsEvent;
+
 use crate::stream::{DomainEvent, Envelope};
 
 /// What the event did, naming its subject by `label` (a reference, an order number, a
@@ -179,9 +181,59 @@ pub fn summarize(envelope: &Envelope, label: Option<&str>) -> String {
                 format!("ended every session of {s}")
             }
         },
+        DomainEvent::Settings(event) => settings_summary(event),
         DomainEvent::Other => format!(
             "{} on {} {}",
             envelope.raw.event_type, envelope.raw.aggregate_type, s
+        ),
+    }
+}
+
+fn settings_summary(event: &ShopSettingsEvent) -> String {
+    let list = |items: &[String]| {
+        if items.is_empty() {
+            "none".to_owned()
+        } else {
+            items.join(", ")
+        }
+    };
+    match event {
+        ShopSettingsEvent::LegalIdentityChanged { identity, .. } => format!(
+            "set the seller's legal identity: {} ({}), SIREN {}",
+            identity.company_name, identity.legal_form, identity.siren
+        ),
+        ShopSettingsEvent::PickupLocationAdded { location } => {
+            format!("added the pickup location {}", location.name)
+        }
+        ShopSettingsEvent::PickupLocationChanged { location, previous } => format!(
+            "changed the pickup location {} (now {}, {})",
+            previous.name, location.name, location.address
+        ),
+        ShopSettingsEvent::PickupLocationRemoved { name, .. } => {
+            format!("removed the pickup location {name}")
+        }
+        ShopSettingsEvent::VatRatesChanged {
+            offered,
+            default_rate,
+            previous_offered,
+            ..
+        } => format!(
+            "changed the VAT rates offered from {} to {} (default {default_rate})",
+            list(
+                &previous_offered
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+            ),
+            list(&offered.iter().map(ToString::to_string).collect::<Vec<_>>()),
+        ),
+        ShopSettingsEvent::CurrencyChanged { currency, previous } => {
+            format!("changed the currency from {previous} to {currency}")
+        }
+        ShopSettingsEvent::CorsOriginsChanged { origins, previous } => format!(
+            "changed the storefront origins from {} to {}",
+            list(&previous.iter().map(ToString::to_string).collect::<Vec<_>>()),
+            list(&origins.iter().map(ToString::to_string).collect::<Vec<_>>()),
         ),
     }
 }
