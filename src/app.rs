@@ -181,6 +181,7 @@ async fn staff(db: &Database, command: StaffCommand) -> Result<(), AppError> {
             let command = C::ChangeStaffPassword {
                 password_hash: hash,
                 at: Utc::now(),
+                temporary: false,
             };
             crate::auth::change_account(&bus, &email, command, system).await?;
             format!("new password set for {email}; its sessions are ended")

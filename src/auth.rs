@@ -373,6 +373,7 @@ pub async fn create_account(
         display_name: display_name.to_owned(),
         role,
         password_hash,
+        temporary: false,
     };
     bus.staff
         .execute(&staff_id.to_string(), command, &EventMetadata::new(actor))

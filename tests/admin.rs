@@ -1809,6 +1809,29 @@ async fn the_owner_creates_staff_changes_roles_and_resets_passwords() {
         .sign_in("lea@shop.test", &password, Some("192.0.2.60"))
         .await;
     assert_eq!(answer.status, StatusCode::SEE_OTHER);
+    // That password was made up for her: every page sends her to choose her own first.
+    for page in ["/admin", "/admin/products", "/admin/staff"] {
+        assert_eq!(
+            admin.get(&mut lea, page).await.location(),
+            "/admin/account?reason=temporary",
+            "{page}"
+        );
+    }
+    let account = admin.get(&mut lea, "/admin/account").await;
+    assert!(account.body.contains("est provisoire"), "{}", account.body);
+    let chosen = admin
+        .post(
+            &mut lea,
+            "/admin/account/password",
+            &[
+                ("current_password", &password),
+                ("new_password", "mon-propre-mot-de-passe"),
+                ("confirm_password", "mon-propre-mot-de-passe"),
+            ],
+        )
+        .await;
+    assert_eq!(chosen.status, StatusCode::SEE_OTHER, "{}", chosen.body);
+    let password = "mon-propre-mot-de-passe".to_owned();
     assert_eq!(
         admin.get(&mut lea, "/admin/products").await.status,
         StatusCode::OK
@@ -1875,10 +1898,15 @@ async fn the_owner_creates_staff_changes_roles_and_resets_passwords() {
         .sign_in("lea@shop.test", &password, Some("192.0.2.61"))
         .await;
     assert_eq!(old.status, StatusCode::UNAUTHORIZED);
-    let (_, new) = admin
+    let (mut lea, new) = admin
         .sign_in("lea@shop.test", &new_password, Some("192.0.2.61"))
         .await;
     assert_eq!(new.status, StatusCode::SEE_OTHER);
+    // A reset password is temporary too.
+    assert_eq!(
+        admin.get(&mut lea, "/admin/orders").await.location(),
+        "/admin/account?reason=temporary"
+    );
 
     // The owner cannot change their own role (the shop would lose its owner).
     let owner_id = comptoir::auth::account_for(&admin.db.pool, "owner@shop.test")

@@ -26,6 +26,7 @@ fn create(staff_id: Uuid, email: &str) -> StaffAccountCommand {
         display_name: "Jane Doe".into(),
         role: StaffRole::Operator,
         password_hash: HASH.into(),
+        temporary: false,
     }
 }
 
@@ -55,6 +56,7 @@ async fn the_staff_read_model_follows_the_account_without_its_password_hash() {
         StaffAccountCommand::ChangeStaffPassword {
             password_hash: NEW_HASH.into(),
             at: day(3),
+            temporary: false,
         },
         StaffAccountCommand::DisableStaffAccount { at: day(4) },
         StaffAccountCommand::EnableStaffAccount,

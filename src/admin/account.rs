@@ -48,6 +48,9 @@ async fn render(admin: &Admin, errors: &FieldErrors, status: StatusCode) -> Resp
     let invalid = |id: &str| errors.contains_key(id).then_some("true");
     let content = html! {
         div.page-header { h1 { (t.account_title) } }
+        @if admin.user.must_change_password {
+            p.alert.alert-warning role="alert" { (t.password_temporary) }
+        }
         section.card {
             p { strong { (t.staff_name) " : " } (admin.user.name) }
             p { strong { (t.staff_email) " : " } (admin.user.email) }
@@ -225,7 +228,11 @@ async fn change_password(
         .staff
         .execute(
             &id,
-            StaffAccountCommand::ChangeStaffPassword { password_hash, at },
+            StaffAccountCommand::ChangeStaffPassword {
+                password_hash,
+                at,
+                temporary: false,
+            },
             &metadata,
         )
         .await

@@ -450,7 +450,7 @@ async fn confirm_delete(
             form.dialog-actions method="post" action={"/admin/categories/" (id) "/delete"} {
                 (admin.csrf_field())
                 button.btn.btn-danger type="submit" disabled[row.product_count > 0] { (t.delete) }
-                a.btn.btn-ghost href="/admin/categories" data-close-dialog { (t.cancel) }
+                a.btn.btn-ghost href="/admin/categories" data-close-dialog { (t.dismiss) }
             }
         }
     };

@@ -47,8 +47,19 @@ pub fn amount(value: Decimal, french: bool) -> String {
     }
 }
 
+/// An amount with the shop's currency sign after it (`1 234,50 €`).
+pub fn money(value: Decimal, french: bool, symbol: &str) -> String {
+    format!("{} {symbol}", amount(value, french))
+}
+
 /// The chart of `days` (oldest first), titled by `title`.
-pub fn revenue(days: &[(NaiveDate, Decimal)], title: &str, caption: &str, french: bool) -> Markup {
+pub fn revenue(
+    days: &[(NaiveDate, Decimal)],
+    title: &str,
+    caption: &str,
+    french: bool,
+    symbol: &str,
+) -> Markup {
     let max = days
         .iter()
         .filter_map(|(_, v)| v.to_f64())
@@ -93,7 +104,7 @@ pub fn revenue(days: &[(NaiveDate, Decimal)], title: &str, caption: &str, french
                 @for (i, (day, value)) in days.iter().enumerate() {
                     @let v = value.to_f64().unwrap_or(0.0);
                     @let x = LEFT + slot * i as f64 + (slot - bar_w) / 2.0;
-                    @let label = format!("{} : {} €", date_label(day), amount(*value, french));
+                    @let label = format!("{} : {}", date_label(day), money(*value, french, symbol));
                     g.bar tabindex="0" {
                         title { (label) }
                         rect x=(x) y=(y(v)) width=(bar_w) height=((TOP + plot_h - y(v)).max(0.0)) {}
@@ -134,7 +145,7 @@ mod tests {
         let days: Vec<_> = (0..30)
             .map(|i| (day + chrono::Duration::days(i), Decimal::from(i * 10)))
             .collect();
-        let svg = revenue(&days, "t", "c", true).into_string();
+        let svg = revenue(&days, "t", "c", true, "€").into_string();
         assert_eq!(svg.matches("<g class=\"bar\"").count(), 30);
         assert!(svg.contains("<title>30/11 : 290,00 €</title>"), "{svg}");
     }

@@ -14,7 +14,6 @@ use uuid::Uuid;
 
 use aggregates::staff::Permission;
 
-use crate::admin::chart::amount;
 use crate::admin::dashboard::{excerpt, order_status_label};
 use crate::admin::error::AdminError;
 use crate::admin::i18n::Lang;
@@ -68,7 +67,7 @@ async fn customers(
     admin.require(Permission::ViewCustomers)?;
     let t = admin.t;
     let french = admin.lang == Lang::Fr;
-    let euros = |v: Decimal| format!("{} €", amount(v, french));
+    let euros = |v: Decimal| admin.money(v);
     let q = query.q.as_deref().map(str::trim).unwrap_or("");
     let pattern = format!(
         "%{}%",

@@ -103,7 +103,7 @@ async fn dashboard(State(state): State<AppState>, admin: Admin) -> Result<Respon
         };
         let chart_days: Vec<(NaiveDate, Decimal)> =
             days.iter().map(|(day, ttc, _)| (*day, *ttc)).collect();
-        let money = |v: Decimal| format!("{} €", chart::amount(v, french));
+        let money = |v: Decimal| admin.money(v);
         let stat = |label: &str, ttc: Decimal, ht: Decimal| {
             html! {
                 div.stat {
@@ -121,7 +121,7 @@ async fn dashboard(State(state): State<AppState>, admin: Admin) -> Result<Respon
             }
             section.card {
                 h2 { (t.revenue_chart) }
-                (chart::revenue(&chart_days, t.revenue_chart, t.revenue_chart_caption, french))
+                (chart::revenue(&chart_days, t.revenue_chart, t.revenue_chart_caption, french, admin.currency.symbol()))
             }
         })
     } else {
@@ -191,7 +191,7 @@ async fn dashboard(State(state): State<AppState>, admin: Admin) -> Result<Respon
                             td { a href={"/admin/orders/" (order.order_number)} { (order.order_number) } }
                             td { (order.customer_name) }
                             td { span class={"badge badge-" (order.status)} { (order_status_label(t, &order.status)) } }
-                            td.num { (chart::amount(order.total_ttc, french)) " €" }
+                            td.num { (admin.money(order.total_ttc)) }
                             td { (when(&order.placed_at)) }
                         } } }
                     } }

@@ -23,6 +23,12 @@ pub enum AdminError {
         /// Asked by htmx: answer with `HX-Redirect` rather than a 303.
         htmx: bool,
     },
+    /// Signed in with a temporary password: to the account page to choose one.
+    #[error("a new password is required")]
+    ChangePassword {
+        /// Asked by htmx: answer with `HX-Redirect` rather than a 303.
+        htmx: bool,
+    },
     /// The role does not allow it.
     #[error("forbidden")]
     Forbidden,
@@ -82,6 +88,17 @@ impl IntoResponse for AdminError {
                     return response;
                 }
                 return Redirect::to(&target).into_response();
+            }
+            AdminError::ChangePassword { htmx } => {
+                let target = "/admin/account?reason=temporary";
+                if htmx {
+                    let mut response = StatusCode::FORBIDDEN.into_response();
+                    response
+                        .headers_mut()
+                        .insert("hx-redirect", HeaderValue::from_static(target));
+                    return response;
+                }
+                return Redirect::to(target).into_response();
             }
             AdminError::Forbidden => (StatusCode::FORBIDDEN, Failure::Forbidden),
             AdminError::NotFound => (StatusCode::NOT_FOUND, Failure::NotFound),

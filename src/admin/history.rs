@@ -23,7 +23,7 @@ use aggregates::{
 };
 use projections::stream::{DomainEvent, Envelope, StoredEvent};
 
-use crate::admin::chart::amount;
+use crate::admin::chart::money;
 use crate::admin::dashboard::order_status_label;
 use crate::admin::error::AdminError;
 use crate::admin::i18n::{fill, Lang, Texts};
@@ -107,7 +107,12 @@ async fn tell_stream(
 ) -> Result<Vec<Entry>, AdminError> {
     let events: Vec<Envelope> = raw.into_iter().filter_map(decoded).collect();
     let names = Names::load(state, &events).await?;
-    let mut narrator = Narrator::new(lang, Voice::OwnPage, names);
+    let mut narrator = Narrator::new(
+        lang,
+        Voice::OwnPage,
+        names,
+        state.shop.get().currency().symbol(),
+    );
     let mut entries = Vec::with_capacity(events.len());
     for envelope in &events {
         let Some(told) = narrator.tell(envelope) else {
@@ -137,7 +142,12 @@ pub async fn describe(
     all.sort_by_key(|e| e.raw.position);
     all.dedup_by_key(|e| e.raw.position);
     let names = Names::load(state, all.iter().copied()).await?;
-    let mut narrator = Narrator::new(lang, Voice::Trail, names);
+    let mut narrator = Narrator::new(
+        lang,
+        Voice::Trail,
+        names,
+        state.shop.get().currency().symbol(),
+    );
     let mut told = HashMap::with_capacity(events.len());
     for envelope in all {
         if !shown.contains(&envelope.raw.position) {
@@ -246,6 +256,27 @@ fn stock_reason(t: &Texts, reason: &str) -> String {
     match note {
         Some(note) => format!("{label} : {note}"),
         None => label.to_owned(),
+    }
+}
+
+/// Who took a payment, as staff say it: "le comptoir (carte bancaire)" for a payment
+/// recorded at the counter (its reference reads `counter-<means>-…`), else the provider.
+pub fn provider_label(t: &Texts, provider: &str, reference: &str) -> String {
+    let means = reference
+        .strip_prefix("counter-")
+        .and_then(|rest| rest.split('-').next());
+    match (provider, means) {
+        ("pickup", Some(means)) => {
+            let means = match means {
+                "cash" => t.pay_cash,
+                "card" => t.pay_card,
+                "cheque" => t.pay_cheque,
+                other => other,
+            };
+            fill(t.provider_counter, &[("means", &means.to_lowercase())])
+        }
+        ("stripe", _) => t.method_stripe.to_owned(),
+        (other, _) => other.to_owned(),
     }
 }
 
@@ -495,6 +526,8 @@ struct Details {
 struct Narrator {
     t: &'static Texts,
     french: bool,
+    /// The shop's currency sign.
+    symbol: String,
     voice: Voice,
     names: Names,
     /// By product: a details edit carries only the new values; the change is told against
@@ -503,10 +536,11 @@ struct Narrator {
 }
 
 impl Narrator {
-    fn new(lang: Lang, voice: Voice, names: Names) -> Narrator {
+    fn new(lang: Lang, voice: Voice, names: Names, symbol: &str) -> Narrator {
         Narrator {
             t: lang.texts(),
             french: lang == Lang::Fr,
+            symbol: symbol.to_owned(),
             voice,
             names,
             details: HashMap::new(),
@@ -548,7 +582,7 @@ impl Narrator {
     }
 
     fn money(&self, m: &aggregates::Money) -> String {
-        format!("{} €", amount(m.amount(), self.french))
+        money(m.amount(), self.french, &self.symbol)
     }
 
     fn percent(&self, r: &aggregates::VatRate) -> String {
@@ -1008,7 +1042,7 @@ impl Narrator {
                         &[
                             ("subject", s),
                             ("amount", &self.money(amount)),
-                            ("provider", provider),
+                            ("provider", &provider_label(t, provider, reference)),
                             ("reference", reference),
                         ],
                     ),

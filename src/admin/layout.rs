@@ -95,6 +95,8 @@ pub struct Admin {
     pub path: String,
     /// The path with its query, for the preference forms to come back to.
     pub uri: String,
+    /// The shop's currency, for every amount shown.
+    pub currency: aggregates::Currency,
 }
 
 impl FromRequestParts<AppState> for Admin {
@@ -102,6 +104,12 @@ impl FromRequestParts<AppState> for Admin {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AdminError> {
         let user = StaffUser::from_request_parts(parts, state).await?;
+        // A made-up password (a new account, a reset) is replaced before anything else.
+        if user.must_change_password && !parts.uri.path().starts_with("/admin/account") {
+            return Err(AdminError::ChangePassword {
+                htmx: Hx::from_headers(&parts.headers).request,
+            });
+        }
         let lang = Lang::negotiate(&parts.headers);
         Ok(Admin {
             user,
@@ -115,6 +123,7 @@ impl FromRequestParts<AppState> for Admin {
                 .path_and_query()
                 .map(|p| p.as_str().to_owned())
                 .unwrap_or_default(),
+            currency: state.shop.get().currency().clone(),
         })
     }
 }
@@ -128,6 +137,11 @@ impl Admin {
     /// Whether the role allows `permission`.
     pub fn may(&self, permission: Permission) -> bool {
         self.user.may(permission)
+    }
+
+    /// An amount in the shop's currency, written the staff member's way (`1 234,50 €`).
+    pub fn money(&self, value: rust_decimal::Decimal) -> String {
+        crate::admin::chart::money(value, self.lang == Lang::Fr, self.currency.symbol())
     }
 
     /// The hidden CSRF field every form carries.
@@ -203,6 +217,16 @@ impl Admin {
                 "/admin/categories",
                 t.nav_categories,
                 self.may(Permission::ViewCatalog),
+            ),
+            (
+                "/admin/reviews",
+                t.nav_reviews,
+                self.may(Permission::ViewReviews),
+            ),
+            (
+                "/admin/customers",
+                t.nav_customers,
+                self.may(Permission::ViewCustomers),
             ),
         ];
         let admin_nav: Vec<(&str, &str, bool)> = vec![
@@ -449,7 +473,7 @@ impl Admin {
                     (fields)
                     div.dialog-actions {
                         button.btn.btn-danger type="submit" { (button) span.spinner aria-hidden="true" {} }
-                        a.btn.btn-ghost href=(back) data-close-dialog { (self.t.cancel) }
+                        a.btn.btn-ghost href=(back) data-close-dialog { (self.t.dismiss) }
                     }
                 }
             }

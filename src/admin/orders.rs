@@ -19,7 +19,6 @@ use uuid::Uuid;
 use aggregates::staff::Permission;
 use aggregates::{OrderCommand, OrderError, OrderLine, VatLine};
 
-use crate::admin::chart::amount;
 use crate::admin::dashboard::{order_status_label, SHOP_TIME_ZONE};
 use crate::admin::error::AdminError;
 use crate::admin::i18n::{fill, Lang, Texts};
@@ -68,10 +67,6 @@ fn method_label(t: &Texts, method: &str) -> String {
         other => return other.to_owned(),
     }
     .to_owned()
-}
-
-fn euros(lang: Lang, value: Decimal) -> String {
-    format!("{} €", amount(value, lang == Lang::Fr))
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -295,7 +290,7 @@ async fn list(
                     td { (row.customer_name) br; span.muted { (row.customer_email) } }
                     td { span class={"badge badge-" (row.status)} { (order_status_label(t, &row.status)) } }
                     td { (method_label(t, &row.payment_method)) br; span.muted { (payment_status_label(t, &row.payment_status)) } }
-                    td.num { (euros(lang, row.total_ttc)) }
+                    td.num { (admin.money(row.total_ttc)) }
                     td { (local_time(&row.placed_at, lang == Lang::Fr)) }
                 } } }
             } }
@@ -377,7 +372,7 @@ async fn detail(
                 h1 { (title) }
                 p.muted {
                     span class={"badge badge-" (order.status)} { (order_status_label(t, &order.status)) }
-                    " · " (local_time(&order.placed_at, french)) " · " (euros(lang, order.total_ttc)) " " (t.ttc)
+                    " · " (local_time(&order.placed_at, french)) " · " (admin.money(order.total_ttc)) " " (t.ttc)
                 }
                 @if let Some(reason) = &order.cancel_reason {
                     p.alert.alert-info { (fill(t.order_cancelled_because, &[("reason", reason)])) }
@@ -416,7 +411,7 @@ async fn detail(
                     dt { (t.payment_status) } dd { (payment_status_label(t, &order.payment_status)) }
                     @if let Some(provider) = &order.payment_provider {
                         dt { (t.payment_reference) } dd {
-                            (fill(t.paid_with, &[("provider", provider)]))
+                            (fill(t.paid_with, &[("provider", &crate::admin::history::provider_label(t, provider, order.payment_reference.as_deref().unwrap_or("")))]))
                             @if let Some(reference) = &order.payment_reference { " · " code { (reference) } }
                             @if let Some(at) = &order.paid_at { " · " (local_time(at, french)) }
                         }
@@ -435,8 +430,8 @@ async fn detail(
                                 option value=(value) { (label) }
                             }
                         }
-                        button.btn.btn-primary type="submit" {
-                            (t.record_payment) " · " (euros(lang, order.total_ttc)) span.spinner aria-hidden="true" {}
+                        button.btn.btn-primary.btn-wrap type="submit" {
+                            (t.record_payment) " · " (admin.money(order.total_ttc)) span.spinner aria-hidden="true" {}
                         }
                     }
                 }
@@ -454,22 +449,22 @@ async fn detail(
                     td { code { (line.reference) } }
                     td { a href={"/admin/products/" (line.product_id)} { (line.name) } }
                     td.num { (line.quantity) }
-                    td.num { (euros(lang, line.unit_price_ht.amount())) }
+                    td.num { (admin.money(line.unit_price_ht.amount())) }
                     td.num { (rate(line.vat_rate.percent(), french)) " %" }
-                    td.num { (euros(lang, line.line_total_ht.amount())) }
+                    td.num { (admin.money(line.line_total_ht.amount())) }
                 } } }
                 tfoot {
-                    tr { th scope="row" colspan="5" { (t.total_ht) } td.num #order-total-ht { (euros(lang, order.total_ht)) } }
+                    tr { th scope="row" colspan="5" { (t.total_ht) } td.num #order-total-ht { (admin.money(order.total_ht)) } }
                     @for vat in &order.vat_breakdown.0 {
                         tr {
                             th scope="row" colspan="5" {
                                 (fill(t.vat_at, &[("rate", &rate(vat.rate.percent(), french))]))
-                                " (" (euros(lang, vat.base_ht.amount())) ")"
+                                " (" (admin.money(vat.base_ht.amount())) ")"
                             }
-                            td.num { (euros(lang, vat.vat.amount())) }
+                            td.num { (admin.money(vat.vat.amount())) }
                         }
                     }
-                    tr { th scope="row" colspan="5" { (t.total_ttc) } td.num #order-total-ttc { strong { (euros(lang, order.total_ttc)) } } }
+                    tr { th scope="row" colspan="5" { (t.total_ttc) } td.num #order-total-ttc { strong { (admin.money(order.total_ttc)) } } }
                 }
             } }
         }
@@ -522,7 +517,7 @@ fn move_dialog(
                     button class={"btn " @if action == "cancel" { "btn-danger" } @else { "btn-primary" }} type="submit" {
                         (label) span.spinner aria-hidden="true" {}
                     }
-                    a.btn.btn-ghost href={"/admin/orders/" (order.order_number)} data-close-dialog { (t.cancel) }
+                    a.btn.btn-ghost href={"/admin/orders/" (order.order_number)} data-close-dialog { (t.dismiss) }
                 }
             }
         }

@@ -20,7 +20,6 @@ use aggregates::{
     Money, ProductCommand, ProductError, Reference, Slug, StockCommand, StockError, VatRate,
 };
 
-use crate::admin::chart::amount;
 use crate::admin::error::{urlencode, AdminError};
 use crate::admin::history::{self, Streams};
 use crate::admin::i18n::{fill, Lang, Texts};
@@ -67,10 +66,6 @@ pub fn router() -> Router<AppState> {
 
 fn french(admin: &Admin) -> bool {
     admin.lang == Lang::Fr
-}
-
-fn euros(admin: &Admin, value: Decimal) -> String {
-    format!("{} €", amount(value, french(admin)))
 }
 
 fn status_label(t: &Texts, status: &str) -> &'static str {
@@ -321,8 +316,8 @@ async fn list(
                             td { code { (row.reference) } }
                             td { a href={"/admin/products/" (row.product_id)} { (row.name) } }
                             td { (row.category_name.as_deref().unwrap_or(t.none)) }
-                            td.num { (euros(&admin, row.price_ht)) }
-                            td.num { @if let Some(ttc) = ttc { (euros(&admin, ttc)) } }
+                            td.num { (admin.money(row.price_ht)) }
+                            td.num { @if let Some(ttc) = ttc { (admin.money(ttc)) } }
                             td.num { span class={"badge badge-" (stock_class)} { (stock_label) } " " (row.available) }
                             td { span class={"badge badge-" (row.status)} { (status_label(t, &row.status)) } }
                             td { (local_time(&row.updated_at, french(&admin))) }
@@ -633,7 +628,7 @@ fn product_form(
                     div.field {
                         span.label { (t.price_ttc) }
                         output #price-ttc.computed for="price_ht vat_rate vat_custom" aria-live="polite" {
-                            @if let Some(ttc) = values.ttc() { (euros(admin, ttc)) } @else { (t.none) }
+                            @if let Some(ttc) = values.ttc() { (admin.money(ttc)) } @else { (t.none) }
                         }
                     }
                 }
@@ -733,7 +728,7 @@ async fn validate_live(
             }
         }
         output #price-ttc.computed hx-swap-oob="true" aria-live="polite" {
-            @if let Some(ttc) = values.ttc() { (euros(&admin, ttc)) } @else { (t.none) }
+            @if let Some(ttc) = values.ttc() { (admin.money(ttc)) } @else { (t.none) }
         }
         div #description-preview.preview hx-swap-oob="true" { (markdown::render(&values.description)) }
         span #meta_description-counter hx-swap-oob="true" class={"counter" @if meta_len > META_MAX { " over" }} {
@@ -941,7 +936,7 @@ async fn product_page(
                 p.muted {
                     code { (row.reference) } " · "
                     span class={"badge badge-" (row.status)} { (status_label(t, &row.status)) } " · "
-                    (euros(admin, row.price_ttc)) " " (t.ttc)
+                    (admin.money(row.price_ttc)) " " (t.ttc)
                 }
             }
             div.page-actions {
@@ -1032,7 +1027,7 @@ async fn render_details(
                 dl {
                     dt { (t.reference) } dd { code { (row.reference) } }
                     dt { (t.category) } dd { (row.category_name.as_deref().unwrap_or(t.none)) }
-                    dt { (t.price_ht) } dd { (euros(admin, row.price_ht)) }
+                    dt { (t.price_ht) } dd { (admin.money(row.price_ht)) }
                     dt { (t.vat_rate) } dd { (row.vat_rate.normalize()) " %" }
                     dt { (t.slug) } dd { code { (row.slug) } }
                     dt { (t.meta_description) } dd { (row.meta_description) }
@@ -1399,7 +1394,7 @@ async fn preview_tab(
                 img src={(media) "/" (urlencode(&image.key))} alt=(image.alt_text);
             }
             h2.sf-title { (row.name) }
-            p.sf-price { (euros(&admin, row.price_ttc)) " " (t.ttc) }
+            p.sf-price { (admin.money(row.price_ttc)) " " (t.ttc) }
             p {
                 @if row.available > 0 { (fill(t.in_stock_label, &[("count", &row.available.to_string())])) }
                 @else { (t.out_of_stock_label) }

@@ -192,7 +192,9 @@ async fn list(
                 tbody { @for row in &rows { tr {
                     td { a href={"/admin/reviews?product=" (row.review.product_id)} { (row.review.product.as_deref().unwrap_or(t.none)) } }
                     td {
-                        (row.review.customer_name)
+                        // The review's page is also reached from here: on a phone the
+                        // comment column is off-screen.
+                        a href={"/admin/reviews/" (row.review.review_id)} { (row.review.customer_name) }
                         @if row.review.verified_purchase { " " span.badge.badge-ok { (t.review_verified) } }
                     }
                     td { span aria-label={(row.review.rating) "/5"} { (stars(row.review.rating)) } }

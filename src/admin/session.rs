@@ -110,6 +110,8 @@ pub struct StaffUser {
     pub role: StaffRole,
     pub csrf: String,
     pub session: Session,
+    /// Signed in with a password made up for them: they must choose their own first.
+    pub must_change_password: bool,
 }
 
 impl StaffUser {
@@ -196,6 +198,7 @@ impl FromRequestParts<AppState> for StaffUser {
             role: account.role(),
             csrf,
             session,
+            must_change_password: account.must_change_password(),
         })
     }
 }

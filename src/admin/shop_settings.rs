@@ -444,10 +444,10 @@ async fn render(state: &AppState, admin: &Admin, invalid: Invalid) -> Result<Res
                         td { (l.address) }
                         td { (l.opening_hours) }
                         td.actions {
-                            a.btn.btn-small href={"/admin/settings/pickup-locations/" (l.location_id)} { (t.set_pickup_edit) }
+                            a.btn.btn-small href={"/admin/settings/pickup-locations/" (l.location_id)} aria-label={(t.set_pickup_change) " " (l.name)} { (t.set_pickup_change) }
                             " "
                             a.btn.btn-danger.btn-small href={"/admin/settings/pickup-locations/" (l.location_id) "/remove"}
-                                hx-get={"/admin/settings/pickup-locations/" (l.location_id) "/remove"} hx-target="#modal" hx-boost="false" { (t.set_pickup_remove) }
+                                hx-get={"/admin/settings/pickup-locations/" (l.location_id) "/remove"} hx-target="#modal" hx-boost="false" aria-label={(t.set_pickup_remove) " " (l.name)} { (t.set_pickup_remove) }
                         }
                     } } }
                 } }

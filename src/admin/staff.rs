@@ -63,7 +63,7 @@ async fn list(State(state): State<AppState>, admin: Admin) -> Result<Response, A
     render_list(
         &state,
         &admin,
-        &NewStaff::default(),
+        &NewStaff::blank(),
         &FieldErrors::new(),
         None,
         StatusCode::OK,
@@ -79,6 +79,17 @@ struct NewStaff {
     name: String,
     #[serde(default)]
     role: String,
+}
+
+impl NewStaff {
+    /// An empty form; the role preselected is the least powerful, so a hurried submit never
+    /// creates another owner.
+    fn blank() -> Self {
+        NewStaff {
+            role: StaffRole::Support.as_str().to_owned(),
+            ..NewStaff::default()
+        }
+    }
 }
 
 /// The staff page; `shown_once` is a temporary password to show this one time.
@@ -233,6 +244,7 @@ async fn create(
         display_name: name.to_owned(),
         role,
         password_hash,
+        temporary: true,
     };
     let metadata = context.metadata(aggregates::Actor::Staff(admin.user.id));
     match state
@@ -261,7 +273,7 @@ async fn create(
     render_list(
         &state,
         &admin,
-        &NewStaff::default(),
+        &NewStaff::blank(),
         &FieldErrors::new(),
         Some((message, password)),
         StatusCode::OK,
@@ -338,6 +350,7 @@ async fn reset_password(
     let command = StaffAccountCommand::ChangeStaffPassword {
         password_hash,
         at: Utc::now(),
+        temporary: true,
     };
     state
         .bus
@@ -352,7 +365,7 @@ async fn reset_password(
     render_list(
         &state,
         &admin,
-        &NewStaff::default(),
+        &NewStaff::blank(),
         &FieldErrors::new(),
         Some((message, password)),
         StatusCode::OK,

@@ -22,6 +22,8 @@ pub struct StaffAccount {
     password_hash: Option<PasswordHash>,
     disabled: bool,
     sessions_valid_after: Option<DateTime<Utc>>,
+    #[serde(default)]
+    password_temporary: bool,
 }
 
 impl StaffAccount {
@@ -54,6 +56,12 @@ impl StaffAccount {
     /// The argon2id PHC string to verify a password against, once created.
     pub fn password_hash(&self) -> Option<&str> {
         self.password_hash.as_ref().map(PasswordHash::as_str)
+    }
+
+    /// Whether the password was made up for the member (creation from the admin, a
+    /// reset): until they choose their own, the admin only lets them do that.
+    pub fn must_change_password(&self) -> bool {
+        self.password_temporary
     }
 
     /// Whether sign-in is refused.
@@ -126,6 +134,7 @@ impl Aggregate for StaffAccount {
                 display_name,
                 role,
                 password_hash,
+                temporary,
             } => {
                 if self.exists() {
                     return Err(StaffAccountError::AlreadyExists);
@@ -147,6 +156,7 @@ impl Aggregate for StaffAccount {
                     display_name,
                     role,
                     password_hash,
+                    temporary,
                 };
                 sink.write(event, self).await;
             }
@@ -158,10 +168,18 @@ impl Aggregate for StaffAccount {
                 let event = StaffAccountEvent::StaffRoleChanged { role, previous };
                 sink.write(event, self).await;
             }
-            StaffAccountCommand::ChangeStaffPassword { password_hash, at } => {
+            StaffAccountCommand::ChangeStaffPassword {
+                password_hash,
+                at,
+                temporary,
+            } => {
                 self.existing()?;
                 let password_hash = checked_password_hash(password_hash)?;
-                let event = StaffAccountEvent::StaffPasswordChanged { password_hash, at };
+                let event = StaffAccountEvent::StaffPasswordChanged {
+                    password_hash,
+                    at,
+                    temporary,
+                };
                 sink.write(event, self).await;
             }
             StaffAccountCommand::RenameStaff { display_name } => {
@@ -209,16 +227,23 @@ impl Aggregate for StaffAccount {
                 display_name,
                 role,
                 password_hash,
+                temporary,
             } => {
                 self.id = Some(staff_id);
                 self.email = Some(email);
                 self.display_name = display_name;
                 self.role = Some(role);
                 self.password_hash = Some(password_hash);
+                self.password_temporary = temporary;
             }
             StaffAccountEvent::StaffRoleChanged { role, .. } => self.role = Some(role),
-            StaffAccountEvent::StaffPasswordChanged { password_hash, at } => {
+            StaffAccountEvent::StaffPasswordChanged {
+                password_hash,
+                at,
+                temporary,
+            } => {
                 self.password_hash = Some(password_hash);
+                self.password_temporary = temporary;
                 self.end_sessions_at(at);
             }
             StaffAccountEvent::StaffRenamed { display_name, .. } => {

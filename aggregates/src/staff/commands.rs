@@ -25,6 +25,8 @@ pub enum StaffAccountCommand {
         role: StaffRole,
         /// argon2id PHC string of the password, hashed by the caller.
         password_hash: String,
+        /// Whether the password was made up for the member, who must then replace it.
+        temporary: bool,
     },
     /// Gives the account another role.
     ChangeStaffRole {
@@ -37,6 +39,8 @@ pub enum StaffAccountCommand {
         password_hash: String,
         /// When the change happens.
         at: DateTime<Utc>,
+        /// Whether it was set for the member by someone else, who must then replace it.
+        temporary: bool,
     },
     /// Changes the display name.
     RenameStaff {
@@ -66,6 +70,7 @@ impl fmt::Debug for StaffAccountCommand {
                 display_name,
                 role,
                 password_hash: _,
+                temporary,
             } => f
                 .debug_struct("CreateStaffAccount")
                 .field("staff_id", staff_id)
@@ -73,6 +78,7 @@ impl fmt::Debug for StaffAccountCommand {
                 .field("display_name", display_name)
                 .field("role", role)
                 .field("password_hash", &format_args!("[redacted]"))
+                .field("temporary", temporary)
                 .finish(),
             StaffAccountCommand::ChangeStaffRole { role } => f
                 .debug_struct("ChangeStaffRole")
@@ -81,10 +87,12 @@ impl fmt::Debug for StaffAccountCommand {
             StaffAccountCommand::ChangeStaffPassword {
                 password_hash: _,
                 at,
+                temporary,
             } => f
                 .debug_struct("ChangeStaffPassword")
                 .field("password_hash", &format_args!("[redacted]"))
                 .field("at", at)
+                .field("temporary", temporary)
                 .finish(),
             StaffAccountCommand::RenameStaff { display_name } => f
                 .debug_struct("RenameStaff")

@@ -22,6 +22,10 @@ pub enum StaffAccountEvent {
         role: StaffRole,
         /// argon2id PHC string of its password.
         password_hash: PasswordHash,
+        /// A password made up for the member (shown once): they must choose their own
+        /// before anything else. Absent from events written before it existed: false.
+        #[serde(default)]
+        temporary: bool,
     },
     /// The role changed.
     StaffRoleChanged {
@@ -36,6 +40,9 @@ pub enum StaffAccountEvent {
         password_hash: PasswordHash,
         /// When.
         at: DateTime<Utc>,
+        /// Set by someone else for the member (a reset): they must choose their own.
+        #[serde(default)]
+        temporary: bool,
     },
     /// The display name changed.
     StaffRenamed {

@@ -41,6 +41,7 @@ fn create(display_name: &str, password_hash: &str) -> StaffAccountCommand {
         display_name: display_name.to_owned(),
         role: StaffRole::Manager,
         password_hash: password_hash.to_owned(),
+        temporary: false,
     }
 }
 
@@ -51,6 +52,7 @@ fn created() -> StaffAccountEvent {
         display_name: "Jane Doe".to_owned(),
         role: StaffRole::Manager,
         password_hash: PasswordHash::new(HASH),
+        temporary: false,
     }
 }
 
@@ -155,6 +157,7 @@ async fn a_display_name_of_exactly_100_characters_is_accepted() {
             display_name: "é".repeat(100),
             role: StaffRole::Manager,
             password_hash: PasswordHash::new(HASH),
+            temporary: false,
         }]);
 }
 
@@ -250,11 +253,13 @@ async fn changing_the_password_records_the_new_hash_and_when() {
         .when_async(StaffAccountCommand::ChangeStaffPassword {
             password_hash: NEW_HASH.to_owned(),
             at: at(6, 10),
+            temporary: false,
         })
         .await
         .then_expect_events(vec![StaffAccountEvent::StaffPasswordChanged {
             password_hash: PasswordHash::new(NEW_HASH),
             at: at(6, 10),
+            temporary: false,
         }]);
 }
 
@@ -265,6 +270,7 @@ async fn a_new_password_hash_that_is_not_argon2id_is_refused() {
         .when_async(StaffAccountCommand::ChangeStaffPassword {
             password_hash: "new password".to_owned(),
             at: at(6, 10),
+            temporary: false,
         })
         .await
         .then_expect_error(StaffAccountError::PasswordHashInvalid);
@@ -277,11 +283,13 @@ async fn the_password_of_a_disabled_account_can_still_change() {
         .when_async(StaffAccountCommand::ChangeStaffPassword {
             password_hash: NEW_HASH.to_owned(),
             at: at(6, 10),
+            temporary: false,
         })
         .await
         .then_expect_events(vec![StaffAccountEvent::StaffPasswordChanged {
             password_hash: PasswordHash::new(NEW_HASH),
             at: at(6, 10),
+            temporary: false,
         }]);
 }
 
@@ -407,6 +415,7 @@ async fn every_command_on_an_account_never_created_is_not_found() {
         StaffAccountCommand::ChangeStaffPassword {
             password_hash: NEW_HASH.to_owned(),
             at: at(6, 10),
+            temporary: false,
         },
         StaffAccountCommand::RenameStaff {
             display_name: "Jane".to_owned(),
@@ -453,6 +462,7 @@ fn a_password_change_ends_the_sessions_opened_before_it() {
         StaffAccountEvent::StaffPasswordChanged {
             password_hash: PasswordHash::new(NEW_HASH),
             at: at(6, 10),
+            temporary: false,
         },
     ]);
     assert_eq!(account.password_hash(), Some(NEW_HASH));
@@ -518,6 +528,7 @@ fn debug_output_never_shows_a_password_hash() {
             StaffAccountEvent::StaffPasswordChanged {
                 password_hash: PasswordHash::new(NEW_HASH),
                 at: at(6, 10),
+                temporary: false,
             }
         ),
         format!("{:?}", create("Jane Doe", HASH)),
@@ -526,6 +537,7 @@ fn debug_output_never_shows_a_password_hash() {
             StaffAccountCommand::ChangeStaffPassword {
                 password_hash: NEW_HASH.to_owned(),
                 at: at(6, 10),
+                temporary: false,
             }
         ),
     ];
@@ -554,6 +566,7 @@ fn events_are_named_after_their_variant() {
         StaffAccountEvent::StaffPasswordChanged {
             password_hash: PasswordHash::new(NEW_HASH),
             at: at(6, 10),
+            temporary: false,
         },
         StaffAccountEvent::StaffRenamed {
             display_name: "a".into(),

@@ -269,7 +269,7 @@ pub static EN: Texts = Texts {
     order_complete: "Collected by the customer",
     order_cancel: "Cancel the order",
     order_cancel_reason: "Reason for cancelling",
-    order_move_confirm: "{action}: order {number}?",
+    order_move_confirm: "{action} ({number})?",
     order_moved: "Order updated.",
     order_move_refused: "The order changed meanwhile: this is no longer possible. Here is where it stands.",
     cancel_reason_required: "Give the reason for cancelling.",
@@ -516,4 +516,8 @@ pub static EN: Texts = Texts {
     trail_vat_rates_changed: "changed the VAT rates offered from {old} to {new} (default {default})",
     trail_currency_changed: "changed the currency from {old} to {new}",
     trail_origins_changed: "changed the storefront's allowed origins from {old} to {new}",
+    provider_counter: "the counter ({means})",
+    dismiss: "No, go back",
+    password_temporary: "The password you were given is temporary: choose your own to go on.",
+    set_pickup_change: "Edit",
 };

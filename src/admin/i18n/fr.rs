@@ -269,7 +269,7 @@ pub static FR: Texts = Texts {
     order_complete: "Retirée par le client",
     order_cancel: "Annuler la commande",
     order_cancel_reason: "Motif de l'annulation",
-    order_move_confirm: "{action} : commande {number} ?",
+    order_move_confirm: "{action} ({number}) ?",
     order_moved: "Commande mise à jour.",
     order_move_refused: "La commande a changé entre-temps : cette action n'est plus possible. Voici son état actuel.",
     cancel_reason_required: "Indiquez le motif de l'annulation.",
@@ -516,4 +516,8 @@ pub static FR: Texts = Texts {
     trail_vat_rates_changed: "a changé les taux de TVA proposés de {old} à {new} (par défaut {default})",
     trail_currency_changed: "a changé la devise de {old} à {new}",
     trail_origins_changed: "a changé les origines autorisées de la vitrine de {old} à {new}",
+    provider_counter: "le comptoir ({means})",
+    dismiss: "Non, revenir",
+    password_temporary: "Le mot de passe qui vous a été remis est provisoire : choisissez le vôtre pour continuer.",
+    set_pickup_change: "Modifier",
 };

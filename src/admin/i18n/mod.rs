@@ -215,6 +215,7 @@ texts! {
     trail_staff_role_changed, trail_own_password_changed, trail_staff_password_changed,
     trail_staff_renamed, trail_staff_disabled, trail_staff_enabled, trail_own_sessions_ended,
     trail_staff_sessions_ended,
+    provider_counter, dismiss, password_temporary, set_pickup_change,
     trail_identity_set, trail_identity_changed, trail_pickup_added, trail_pickup_changed,
     trail_pickup_removed, trail_vat_rates_changed, trail_currency_changed, trail_origins_changed,
     // one's own account
