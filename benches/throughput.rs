@@ -256,6 +256,7 @@ async fn generate(pool: &PgPool, target: u64) -> u64 {
                 lines,
                 totals,
                 placed_at: Utc::now(),
+                language: aggregates::Language::Fr,
             },
         )
         .await;
@@ -464,6 +465,8 @@ async fn orders_per_second(
                     customer_phone: Phone::try_from("0612345678").unwrap(),
                     pickup_location: "Atelier".into(),
                     payment_method: PaymentMethod::Pickup,
+
+                    language: aggregates::Language::Fr,
                     items: vec![
                         RequestedItem {
                             product_id: a,
@@ -890,6 +893,7 @@ async fn top_up_orders(bus: &CommandBus, pool: &PgPool, missing: u64) -> (u64, u
             customer_phone: Phone::try_from("06 12 34 56 78").unwrap(),
             pickup_location: "Atelier".into(),
             payment_method,
+            language: aggregates::Language::Fr,
             items,
         };
         let order = match place_order(

@@ -423,6 +423,11 @@ pub async fn seed(bus: &CommandBus, size: DemoSize) -> Result<String, String> {
             customer_name: format!("{first} {last}"),
             customer_phone: phone,
             pickup_location: PICKUP.choose(&mut rng).unwrap_or(&PICKUP[0]).0.to_owned(),
+            language: if rng.random_ratio(1, 10) {
+                aggregates::Language::En
+            } else {
+                aggregates::Language::Fr
+            },
             payment_method,
             items: items.clone(),
         };

@@ -31,6 +31,8 @@ pub struct OrderRequest {
     pub pickup_location: String,
     pub payment_method: PaymentMethod,
     pub items: Vec<RequestedItem>,
+    /// The customer's language (emails, documents).
+    pub language: aggregates::Language,
 }
 
 /// The order that was placed.
@@ -205,6 +207,7 @@ pub async fn place_order(
         payment_method: request.payment_method,
         lines,
         placed_at: now,
+        language: request.language,
     };
     if let Err(error) = bus
         .orders

@@ -47,7 +47,7 @@ pub use stock::{
     ReleaseReason, Reservation, Stock, StockCommand, StockError, StockEvent, StockStatus,
 };
 pub use values::{
-    compute_totals, Currency, CurrencyError, Email, EmailError, Money, MoneyError, Phone,
+    compute_totals, Currency, CurrencyError, Email, EmailError, Language, Money, MoneyError, Phone,
     PhoneError, Reference, ReferenceError, Siren, SirenError, Siret, SiretError, Slug, SlugError,
     Totals, VatLine, VatNumber, VatNumberError, VatRate, VatRateError, WebOrigin, WebOriginError,
 };

@@ -264,6 +264,7 @@ pub fn document() -> Value {
                     "customerName": { "type": "string", "minLength": 1, "maxLength": 100 },
                     "customerPhone": { "type": "string", "minLength": 6, "maxLength": 30 },
                     "pickupLocation": { "type": "string", "minLength": 1, "maxLength": 200, "description": "One of the names `GET /api/shop` lists, when it lists any" },
+                    "language": { "type": "string", "enum": ["fr", "en"], "description": "The language of the shop's emails about this order (default fr)" },
                     "paymentMethod": { "type": "string", "enum": ["pickup", "stripe", "oney"] }
                 }},
                 "Totals": { "type": "object", "required": ["totalHt", "vat", "totalVat", "totalTtc"], "properties": {

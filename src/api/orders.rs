@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 use aggregates::metadata::Actor;
 use aggregates::order::PaymentMethod;
-use aggregates::{Email, Phone, PickupLocation, Totals};
+use aggregates::{Email, Language, Phone, PickupLocation, Totals};
 
 use crate::api::auth::StorefrontKey;
 use crate::api::error::{ApiError, FieldError};
@@ -53,6 +53,9 @@ pub struct NewOrder {
     customer_phone: String,
     pickup_location: String,
     payment_method: String,
+    /// `fr` (the default) or `en`: the language of the shop's emails about the order.
+    #[serde(default)]
+    language: Option<String>,
 }
 
 /// Most lines an order may have.
@@ -148,16 +151,29 @@ fn parse(body: &NewOrder, locations: &[PickupLocation]) -> Result<OrderRequest, 
             None
         }
     };
-    match (email, phone, method, errors.is_empty()) {
-        (Ok(customer_email), Ok(customer_phone), Some(payment_method), true) => Ok(OrderRequest {
-            order_id: Uuid::now_v7(),
-            customer_email,
-            customer_name: name.to_owned(),
-            customer_phone,
-            pickup_location: pickup.to_owned(),
-            payment_method,
-            items,
-        }),
+    let language = match body.language.as_deref() {
+        None => Some(Language::Fr),
+        Some(code) => {
+            let language = Language::from_code(code);
+            if language.is_none() {
+                refuse("language".into(), "must be fr or en");
+            }
+            language
+        }
+    };
+    match (email, phone, method, language, errors.is_empty()) {
+        (Ok(customer_email), Ok(customer_phone), Some(payment_method), Some(language), true) => {
+            Ok(OrderRequest {
+                order_id: Uuid::now_v7(),
+                customer_email,
+                customer_name: name.to_owned(),
+                customer_phone,
+                pickup_location: pickup.to_owned(),
+                payment_method,
+                items,
+                language,
+            })
+        }
         _ => Err(ApiError::Invalid(errors)),
     }
 }

@@ -166,6 +166,7 @@ pub fn order_request(items: &[(uuid::Uuid, u32)]) -> comptoir::ordering::OrderRe
         customer_phone: aggregates::Phone::try_from("06 12 34 56 78").unwrap(),
         pickup_location: "Atelier".into(),
         payment_method: aggregates::PaymentMethod::Pickup,
+        language: aggregates::Language::Fr,
         items: items
             .iter()
             .map(|(product_id, quantity)| RequestedItem {

@@ -10,7 +10,7 @@ use super::{
     OrderCommand, OrderError, OrderEvent, OrderLine, OrderLineInput, OrderStatus, PaymentMethod,
     PaymentStatus, MAX_LINE_NAME_LEN, MAX_LINE_QUANTITY,
 };
-use crate::values::{compute_totals, Email, Money, Phone, Totals};
+use crate::values::{compute_totals, Email, Language, Money, Phone, Totals};
 
 /// A customer order.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -21,6 +21,8 @@ pub struct Order {
     customer_name: String,
     customer_phone: Option<Phone>,
     pickup_location: String,
+    #[serde(default)]
+    language: Language,
     payment_method: Option<PaymentMethod>,
     lines: Vec<OrderLine>,
     totals: Option<Totals>,
@@ -91,7 +93,12 @@ impl Order {
         self.customer_phone.as_ref()
     }
 
-    /// Pickup location.
+    /// The customer's language.
+    pub fn language(&self) -> Language {
+        self.language
+    }
+
+    /// Where the customer collects the order.
     pub fn pickup_location(&self) -> &str {
         &self.pickup_location
     }
@@ -217,6 +224,7 @@ impl Aggregate for Order {
                 payment_method,
                 lines,
                 placed_at,
+                language,
             } => {
                 if self.exists() {
                     return Err(OrderError::AlreadyExists);
@@ -245,6 +253,7 @@ impl Aggregate for Order {
                     lines,
                     totals,
                     placed_at,
+                    language,
                 };
                 sink.write(event, self).await;
             }
@@ -252,6 +261,7 @@ impl Aggregate for Order {
                 provider,
                 session_id,
                 expires_at,
+                url,
             } => {
                 self.placed()?;
                 let provider = required(&provider, OrderError::PaymentReferenceRequired)?;
@@ -267,6 +277,7 @@ impl Aggregate for Order {
                     provider,
                     session_id,
                     expires_at,
+                    url,
                 };
                 sink.write(event, self).await;
             }
@@ -403,8 +414,10 @@ impl Aggregate for Order {
                 lines,
                 totals,
                 placed_at,
+                language,
             } => {
                 self.id = Some(order_id);
+                self.language = language;
                 self.order_number = order_number;
                 self.customer_email = Some(customer_email);
                 self.customer_name = customer_name;

@@ -3,7 +3,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::PaymentMethod;
-use crate::values::{Email, Money, Phone, Reference, VatRate};
+use crate::values::{Email, Language, Money, Phone, Reference, VatRate};
 
 /// A line as the command side snapshots it from the product at placement.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,6 +45,8 @@ pub enum OrderCommand {
         lines: Vec<OrderLineInput>,
         /// When it was placed.
         placed_at: DateTime<Utc>,
+        /// The customer's language.
+        language: Language,
     },
     /// A payment provider session was opened (Stripe Checkout, Oney).
     OpenPaymentSession {
@@ -54,6 +56,8 @@ pub enum OrderCommand {
         session_id: String,
         /// When the session lapses.
         expires_at: DateTime<Utc>,
+        /// Where the customer pays (the hosted checkout page), when the provider gives one.
+        url: Option<String>,
     },
     /// The payment succeeded.
     ConfirmPayment {

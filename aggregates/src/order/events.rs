@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{OrderStatus, PaymentMethod};
-use crate::values::{Email, Money, Phone, Reference, Totals, VatRate};
+use crate::values::{Email, Language, Money, Phone, Reference, Totals, VatRate};
 
 /// A line as placed: a snapshot that later product changes never touch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,6 +50,9 @@ pub enum OrderEvent {
         totals: Totals,
         /// When it was placed.
         placed_at: DateTime<Utc>,
+        /// The customer's language, for what the shop writes to them.
+        #[serde(default)]
+        language: Language,
     },
     /// A payment session was opened.
     PaymentSessionOpened {
@@ -59,6 +62,9 @@ pub enum OrderEvent {
         session_id: String,
         /// When it lapses.
         expires_at: DateTime<Utc>,
+        /// Where the customer pays (the hosted checkout page), when the provider gives one.
+        #[serde(default)]
+        url: Option<String>,
     },
     /// The payment succeeded.
     PaymentConfirmed {

@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::*;
 use crate::test_support::{assert_events_are_named_and_round_trip, at, execute};
-use crate::values::{compute_totals, Email, Money, Phone, Reference, VatRate};
+use crate::values::{compute_totals, Email, Language, Money, Phone, Reference, VatRate};
 
 type OrderTest = TestFramework<Order>;
 
@@ -48,6 +48,7 @@ fn place_with(lines: Vec<OrderLineInput>) -> OrderCommand {
         payment_method: PaymentMethod::Stripe,
         lines,
         placed_at: at(5, 10),
+        language: Language::Fr,
     }
 }
 
@@ -90,6 +91,7 @@ fn placed() -> OrderEvent {
             (1, money("89"), rate("20")),
         ]),
         placed_at: at(5, 10),
+        language: Language::Fr,
     }
 }
 
@@ -307,6 +309,7 @@ fn every_command_but_place() -> Vec<OrderCommand> {
             provider: "stripe".to_owned(),
             session_id: "cs_1".to_owned(),
             expires_at: at(5, 12),
+            url: None,
         },
         confirm_payment("pi_123"),
         OrderCommand::FailPayment {
@@ -331,11 +334,13 @@ async fn opening_a_payment_session_is_recorded_once() {
         provider: "stripe".to_owned(),
         session_id: "cs_1".to_owned(),
         expires_at: at(5, 12),
+        url: None,
     };
     let opened = OrderEvent::PaymentSessionOpened {
         provider: "stripe".to_owned(),
         session_id: "cs_1".to_owned(),
         expires_at: at(5, 12),
+        url: None,
     };
     OrderTest::with(())
         .given(vec![placed()])
@@ -355,6 +360,7 @@ async fn opening_a_payment_session_is_refused_when_paid_or_cancelled() {
         provider: "stripe".to_owned(),
         session_id: "cs_2".to_owned(),
         expires_at: at(5, 12),
+        url: None,
     };
     OrderTest::with(())
         .given(vec![placed(), paid()])
@@ -727,6 +733,7 @@ fn events_are_named_after_their_variant() {
             provider: "stripe".into(),
             session_id: "cs".into(),
             expires_at: at(1, 1),
+            url: None,
         },
         paid(),
         OrderEvent::PaymentFailed {

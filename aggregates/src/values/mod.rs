@@ -4,6 +4,7 @@
 
 mod company;
 mod email;
+mod language;
 mod money;
 mod phone;
 mod reference;
@@ -15,6 +16,7 @@ pub use company::{
     WebOrigin, WebOriginError,
 };
 pub use email::{Email, EmailError};
+pub use language::Language;
 pub use money::{compute_totals, Money, MoneyError, Totals, VatLine};
 pub use phone::{Phone, PhoneError};
 pub use reference::{Reference, ReferenceError};
