@@ -290,6 +290,7 @@ async fn generate(pool: &PgPool, target: u64) -> u64 {
                 reference: format!("cash-{number}"),
                 amount,
                 paid_at: Utc::now(),
+                provider_event_id: None,
             },
         )
         .await;
@@ -922,6 +923,7 @@ async fn top_up_orders(bus: &CommandBus, pool: &PgPool, missing: u64) -> (u64, u
             reference,
             amount: order.totals.total_ttc,
             paid_at: placed_at + chrono::Duration::minutes(5),
+            provider_event_id: None,
         };
         let mut steps = Vec::new();
         if payment_method == PaymentMethod::Stripe && roll >= 10 {

@@ -450,6 +450,7 @@ pub async fn seed(bus: &CommandBus, size: DemoSize) -> Result<String, String> {
             reference,
             amount: order.totals.total_ttc,
             paid_at: placed_at + Duration::minutes(5),
+            provider_event_id: None,
         };
         let mut steps: Vec<OrderCommand> = Vec::new();
         if payment_method == PaymentMethod::Stripe && roll >= 10 {

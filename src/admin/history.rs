@@ -1058,6 +1058,16 @@ impl Narrator {
                         t.trail_order_confirmed,
                         &[("subject", s)],
                     ),
+                    // "Payment failed (stripe): hold expired"; the cancellation follows.
+                    OrderEvent::PaymentSessionExpired { .. } => say(
+                        t.h_payment_failed,
+                        t.trail_payment_failed,
+                        &[
+                            ("subject", s),
+                            ("provider", t.method_stripe),
+                            ("reason", t.h_release_expired),
+                        ],
+                    ),
                     OrderEvent::OrderReadyForPickup => {
                         say(t.h_order_ready, t.trail_order_ready, &[("subject", s)])
                     }

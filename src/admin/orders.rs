@@ -629,6 +629,7 @@ async fn record_payment(
         reference: format!("counter-{means}-{number}"),
         amount,
         paid_at: Utc::now(),
+        provider_event_id: None,
     };
     let metadata = context.metadata(aggregates::Actor::Staff(admin.user.id));
     let id = order.order_id.to_string();

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::{
     OrderCommand, OrderError, OrderEvent, OrderLine, OrderLineInput, OrderStatus, PaymentMethod,
-    PaymentStatus, MAX_LINE_NAME_LEN, MAX_LINE_QUANTITY,
+    PaymentStatus, MAX_LINE_NAME_LEN, MAX_LINE_QUANTITY, PAYMENT_EXPIRED,
 };
 use crate::values::{compute_totals, Email, Language, Money, Phone, Totals};
 
@@ -35,6 +35,9 @@ pub struct Order {
     failed_payment_reference: Option<String>,
     invoice_number: Option<String>,
     credit_note_number: Option<String>,
+    /// Provider notifications already acted on: one delivered again changes nothing.
+    #[serde(default)]
+    provider_events: HashSet<String>,
 }
 
 impl Order {
@@ -91,6 +94,11 @@ impl Order {
     /// Customer phone, once placed.
     pub fn customer_phone(&self) -> Option<&Phone> {
         self.customer_phone.as_ref()
+    }
+
+    /// Whether the provider's notification `id` was already acted on.
+    fn seen(&self, id: Option<&str>) -> bool {
+        id.is_some_and(|id| self.provider_events.contains(id))
     }
 
     /// The customer's language.
@@ -286,8 +294,12 @@ impl Aggregate for Order {
                 reference,
                 amount,
                 paid_at,
+                provider_event_id,
             } => {
                 self.placed()?;
+                if self.seen(provider_event_id.as_deref()) {
+                    return Ok(());
+                }
                 let provider = required(&provider, OrderError::PaymentReferenceRequired)?;
                 let reference = required(&reference, OrderError::PaymentReferenceRequired)?;
                 // Webhooks are delivered at least once: the same payment again is no news.
@@ -305,6 +317,7 @@ impl Aggregate for Order {
                     reference,
                     amount,
                     paid_at,
+                    provider_event_id,
                 };
                 sink.write(event, self).await;
             }
@@ -312,8 +325,12 @@ impl Aggregate for Order {
                 provider,
                 reference,
                 reason,
+                provider_event_id,
             } => {
                 self.placed()?;
+                if self.seen(provider_event_id.as_deref()) {
+                    return Ok(());
+                }
                 let provider = required(&provider, OrderError::PaymentReferenceRequired)?;
                 let reference = required(&reference, OrderError::PaymentReferenceRequired)?;
                 if self.payment_status == PaymentStatus::Paid {
@@ -326,8 +343,43 @@ impl Aggregate for Order {
                     provider,
                     reference,
                     reason: reason.trim().to_owned(),
+                    provider_event_id,
                 };
                 sink.write(event, self).await;
+            }
+            OrderCommand::ExpirePaymentSession {
+                session_id,
+                provider_event_id,
+            } => {
+                self.placed()?;
+                // Late or repeated news, or about a session this order no longer waits on:
+                // Stripe sends `expired` after `completed` at times.
+                let current = self.payment_session_id.as_deref() == Some(session_id.as_str());
+                if self.seen(provider_event_id.as_deref())
+                    || !current
+                    || self.payment_status == PaymentStatus::Paid
+                    || self.status == OrderStatus::Cancelled
+                {
+                    return Ok(());
+                }
+                let previous_status = self.status;
+                self.transition(OrderStatus::Cancelled)?;
+                sink.write(
+                    OrderEvent::PaymentSessionExpired {
+                        session_id,
+                        provider_event_id,
+                    },
+                    self,
+                )
+                .await;
+                sink.write(
+                    OrderEvent::OrderCancelled {
+                        reason: PAYMENT_EXPIRED.to_owned(),
+                        previous_status,
+                    },
+                    self,
+                )
+                .await;
             }
             OrderCommand::ConfirmOrder => {
                 self.placed()?;
@@ -434,16 +486,28 @@ impl Aggregate for Order {
                 self.payment_session_id = Some(session_id);
             }
             OrderEvent::PaymentConfirmed {
-                reference, amount, ..
+                reference,
+                amount,
+                provider_event_id,
+                ..
             } => {
+                self.provider_events.extend(provider_event_id);
                 self.payment_status = PaymentStatus::Paid;
                 self.payment_reference = Some(reference);
                 self.amount_paid = Some(amount);
             }
-            OrderEvent::PaymentFailed { reference, .. } => {
+            OrderEvent::PaymentFailed {
+                reference,
+                provider_event_id,
+                ..
+            } => {
+                self.provider_events.extend(provider_event_id);
                 self.payment_status = PaymentStatus::Failed;
                 self.failed_payment_reference = Some(reference);
             }
+            OrderEvent::PaymentSessionExpired {
+                provider_event_id, ..
+            } => self.provider_events.extend(provider_event_id),
             OrderEvent::OrderConfirmed => self.status = OrderStatus::Confirmed,
             OrderEvent::OrderReadyForPickup => self.status = OrderStatus::ReadyForPickup,
             OrderEvent::OrderCompleted => self.status = OrderStatus::Completed,

@@ -69,6 +69,8 @@ pub enum OrderCommand {
         amount: Money,
         /// When it was paid.
         paid_at: DateTime<Utc>,
+        /// The provider's notification id (a Stripe event id), when one said so.
+        provider_event_id: Option<String>,
     },
     /// A payment attempt failed.
     FailPayment {
@@ -78,6 +80,16 @@ pub enum OrderCommand {
         reference: String,
         /// Provider's reason.
         reason: String,
+        /// The provider's notification id, when one said so.
+        provider_event_id: Option<String>,
+    },
+    /// The payment session lapsed: an unpaid order is cancelled (its stock released); a
+    /// paid or cancelled one, or another session's lapse, changes nothing.
+    ExpirePaymentSession {
+        /// The session that lapsed.
+        session_id: String,
+        /// The provider's notification id.
+        provider_event_id: Option<String>,
     },
     /// The shop accepts the order.
     ConfirmOrder,

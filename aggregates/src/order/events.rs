@@ -76,6 +76,10 @@ pub enum OrderEvent {
         amount: Money,
         /// When it was paid.
         paid_at: DateTime<Utc>,
+        /// The provider's id of the notification that said so (a Stripe event id), so a
+        /// notification delivered again is known.
+        #[serde(default)]
+        provider_event_id: Option<String>,
     },
     /// A payment attempt failed.
     PaymentFailed {
@@ -85,6 +89,16 @@ pub enum OrderEvent {
         reference: String,
         /// Provider's reason.
         reason: String,
+        /// The provider's id of the notification that said so.
+        #[serde(default)]
+        provider_event_id: Option<String>,
+    },
+    /// The payment session lapsed unpaid (the order is cancelled by the same command).
+    PaymentSessionExpired {
+        /// The session.
+        session_id: String,
+        /// The provider's id of the notification that said so.
+        provider_event_id: Option<String>,
     },
     /// The shop accepted the order.
     OrderConfirmed,
@@ -122,6 +136,7 @@ impl DomainEvent for OrderEvent {
             OrderEvent::PaymentSessionOpened { .. } => "PaymentSessionOpened",
             OrderEvent::PaymentConfirmed { .. } => "PaymentConfirmed",
             OrderEvent::PaymentFailed { .. } => "PaymentFailed",
+            OrderEvent::PaymentSessionExpired { .. } => "PaymentSessionExpired",
             OrderEvent::OrderConfirmed => "OrderConfirmed",
             OrderEvent::OrderReadyForPickup => "OrderReadyForPickup",
             OrderEvent::OrderCompleted => "OrderCompleted",

@@ -19,3 +19,7 @@ pub use status::{OrderStatus, PaymentMethod, PaymentStatus};
 pub const MAX_LINE_QUANTITY: u32 = 999;
 /// Longest line name, in characters.
 pub const MAX_LINE_NAME_LEN: usize = 200;
+/// The reason recorded when an order is cancelled because its payment session lapsed.
+pub const PAYMENT_EXPIRED: &str = "payment expired";
+/// The reason recorded when an order is cancelled because its payment failed.
+pub const PAYMENT_FAILED: &str = "payment failed";

@@ -101,6 +101,7 @@ fn paid() -> OrderEvent {
         reference: "pi_123".to_owned(),
         amount: money("107.91"),
         paid_at: at(5, 11),
+        provider_event_id: None,
     }
 }
 
@@ -110,6 +111,7 @@ fn confirm_payment(reference: &str) -> OrderCommand {
         reference: reference.to_owned(),
         amount: money("107.91"),
         paid_at: at(5, 11),
+        provider_event_id: None,
     }
 }
 
@@ -316,6 +318,7 @@ fn every_command_but_place() -> Vec<OrderCommand> {
             provider: "stripe".to_owned(),
             reference: "pi_1".to_owned(),
             reason: "declined".to_owned(),
+            provider_event_id: None,
         },
         OrderCommand::ConfirmOrder,
         OrderCommand::MarkReadyForPickup,
@@ -425,11 +428,13 @@ async fn a_failed_payment_is_recorded_once_and_can_be_followed_by_a_success() {
         provider: "stripe".to_owned(),
         reference: "pi_1".to_owned(),
         reason: "card declined".to_owned(),
+        provider_event_id: None,
     };
     let failed = OrderEvent::PaymentFailed {
         provider: "stripe".to_owned(),
         reference: "pi_1".to_owned(),
         reason: "card declined".to_owned(),
+        provider_event_id: None,
     };
     OrderTest::with(())
         .given(vec![placed()])
@@ -456,6 +461,7 @@ async fn a_failure_reported_after_payment_is_refused() {
             provider: "stripe".to_owned(),
             reference: "pi_9".to_owned(),
             reason: "late".to_owned(),
+            provider_event_id: None,
         })
         .await
         .then_expect_error(OrderError::AlreadyPaid);
@@ -735,11 +741,16 @@ fn events_are_named_after_their_variant() {
             expires_at: at(1, 1),
             url: None,
         },
+        OrderEvent::PaymentSessionExpired {
+            session_id: "cs".into(),
+            provider_event_id: Some("evt".into()),
+        },
         paid(),
         OrderEvent::PaymentFailed {
             provider: "stripe".into(),
             reference: "pi".into(),
             reason: "r".into(),
+            provider_event_id: None,
         },
         OrderEvent::OrderConfirmed,
         OrderEvent::OrderReadyForPickup,
@@ -761,6 +772,7 @@ fn any_command() -> impl Strategy<Value = OrderCommand> {
             provider: "stripe".to_owned(),
             reference: "pi_3".to_owned(),
             reason: "declined".to_owned(),
+            provider_event_id: None,
         }),
         prop::sample::select(vec!["FA-1", "FA-2"]).prop_map(issue_invoice),
         prop::sample::select(vec!["AV-1", "AV-2"]).prop_map(issue_credit_note),
@@ -807,4 +819,84 @@ proptest! {
             Ok(())
         })?;
     }
+}
+
+// --- provider notifications (webhooks) ---
+
+fn session_opened() -> OrderEvent {
+    OrderEvent::PaymentSessionOpened {
+        provider: "stripe".to_owned(),
+        session_id: "cs_1".to_owned(),
+        expires_at: at(5, 12),
+        url: Some("https://checkout.stripe.com/c/pay/cs_1".to_owned()),
+    }
+}
+
+fn expire(session_id: &str, event_id: &str) -> OrderCommand {
+    OrderCommand::ExpirePaymentSession {
+        session_id: session_id.to_owned(),
+        provider_event_id: Some(event_id.to_owned()),
+    }
+}
+
+#[tokio::test]
+async fn a_notification_delivered_again_changes_nothing_even_with_another_reference() {
+    let paid_by_event = OrderEvent::PaymentConfirmed {
+        provider: "stripe".to_owned(),
+        reference: "pi_123".to_owned(),
+        amount: money("107.91"),
+        paid_at: at(5, 11),
+        provider_event_id: Some("evt_1".to_owned()),
+    };
+    let again = OrderCommand::FailPayment {
+        provider: "stripe".to_owned(),
+        reference: "pi_other".to_owned(),
+        reason: "late".to_owned(),
+        provider_event_id: Some("evt_1".to_owned()),
+    };
+    OrderTest::with(())
+        .given(vec![placed(), session_opened(), paid_by_event])
+        .when_async(again)
+        .await
+        .then_expect_events(vec![]);
+}
+
+#[tokio::test]
+async fn a_lapsed_session_cancels_an_unpaid_order_once() {
+    let expired = vec![
+        OrderEvent::PaymentSessionExpired {
+            session_id: "cs_1".to_owned(),
+            provider_event_id: Some("evt_9".to_owned()),
+        },
+        OrderEvent::OrderCancelled {
+            reason: PAYMENT_EXPIRED.to_owned(),
+            previous_status: OrderStatus::Pending,
+        },
+    ];
+    OrderTest::with(())
+        .given(vec![placed(), session_opened()])
+        .when_async(expire("cs_1", "evt_9"))
+        .await
+        .then_expect_events(expired.clone());
+    let mut history = vec![placed(), session_opened()];
+    history.extend(expired);
+    OrderTest::with(())
+        .given(history)
+        .when_async(expire("cs_1", "evt_10"))
+        .await
+        .then_expect_events(vec![]);
+}
+
+#[tokio::test]
+async fn a_lapse_after_the_payment_or_of_another_session_changes_nothing() {
+    OrderTest::with(())
+        .given(vec![placed(), session_opened(), paid()])
+        .when_async(expire("cs_1", "evt_late"))
+        .await
+        .then_expect_events(vec![]);
+    OrderTest::with(())
+        .given(vec![placed(), session_opened()])
+        .when_async(expire("cs_old", "evt_old"))
+        .await
+        .then_expect_events(vec![]);
 }

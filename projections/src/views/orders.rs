@@ -188,7 +188,8 @@ impl Projection for Orders {
             } else if let Some(o) = orders.get_mut(&id) {
                 o.updated_at = at;
                 match event {
-                    OrderEvent::OrderPlaced { .. } => {}
+                    // The cancellation that follows says what the view shows.
+                    OrderEvent::OrderPlaced { .. } | OrderEvent::PaymentSessionExpired { .. } => {}
                     OrderEvent::PaymentSessionOpened {
                         provider,
                         session_id,

@@ -122,6 +122,9 @@ pub fn summarize(envelope: &Envelope, label: Option<&str>) -> String {
             OrderEvent::PaymentFailed {
                 provider, reason, ..
             } => format!("recorded a failed {provider} payment for {s}: {reason}"),
+            OrderEvent::PaymentSessionExpired { session_id, .. } => {
+                format!("recorded that the payment session {session_id} of {s} lapsed unpaid")
+            }
             OrderEvent::OrderConfirmed => format!("confirmed {s}"),
             OrderEvent::OrderReadyForPickup => format!("marked {s} ready for pickup"),
             OrderEvent::OrderCompleted => format!("completed {s}"),
