@@ -732,6 +732,7 @@ async fn api_bench(seconds: u64) {
             Duration::from_secs(2),
         )),
         shop: comptoir::shop::ShopProfile::default(),
+        payments: Default::default(),
         key_cache: Arc::new(comptoir::api::cache::KeyCache::new(Duration::from_secs(
             300,
         ))),
@@ -1155,6 +1156,7 @@ async fn admin_bench(target_orders: u64, requests: u64) {
         limits: Default::default(),
         read_cache: Arc::new(comptoir::api::cache::ReadCache::disabled()),
         shop: comptoir::shop::ShopProfile::default(),
+        payments: Default::default(),
         key_cache: Arc::new(comptoir::api::cache::KeyCache::disabled()),
         // One client asks for every page here, far faster than a person.
         admin: comptoir::admin::AdminSettings {

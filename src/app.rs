@@ -45,6 +45,7 @@ pub enum AppError {
 pub fn consumers(bus: &Arc<CommandBus>) -> Vec<Arc<dyn projections::Projection>> {
     let mut all = projections::all();
     all.push(Arc::new(StockKeeper::new(bus.clone())));
+    all.push(Arc::new(crate::process::Invoicer::new(bus.clone())));
     all
 }
 
@@ -337,6 +338,10 @@ async fn serve(
             Duration::from_secs(2),
         )),
         shop,
+        payments: crate::payments::Payments::from_env(
+            std::env::var("COMPTOIR_PUBLIC_URL").ok().as_deref(),
+        )
+        .map_err(AppError::Config)?,
         key_cache,
         admin: crate::admin::AdminSettings::from_env(bind).map_err(AppError::Config)?,
     };

@@ -113,6 +113,8 @@ pub enum SecurityEventKind {
     ApiKeyRevoked,
     /// A member changed their own password.
     PasswordChanged,
+    /// A payment notification whose signature was missing, wrong or stale.
+    WebhookRefused,
 }
 
 impl SecurityEventKind {
@@ -127,6 +129,7 @@ impl SecurityEventKind {
             SecurityEventKind::ApiKeyCreated => "api_key_created",
             SecurityEventKind::ApiKeyRevoked => "api_key_revoked",
             SecurityEventKind::PasswordChanged => "password_changed",
+            SecurityEventKind::WebhookRefused => "webhook_refused",
         }
     }
 }

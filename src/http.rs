@@ -32,6 +32,8 @@ pub struct AppState {
     pub read_cache: Arc<crate::api::cache::ReadCache>,
     /// The shop's settings (legal identity, pickup locations, VAT rates, CORS origins).
     pub shop: crate::shop::ShopProfile,
+    /// Online payment providers (Stripe when configured).
+    pub payments: crate::payments::Payments,
     /// Recently verified API keys.
     pub key_cache: Arc<crate::api::cache::KeyCache>,
     /// Staff sessions and cookies.

@@ -15,6 +15,7 @@ pub mod context;
 pub mod demo;
 pub mod http;
 pub mod ordering;
+pub mod payments;
 pub mod process;
 pub mod services;
 pub mod shop;

@@ -11,8 +11,9 @@ use sqlx::PgConnection;
 use tokio::sync::watch;
 use uuid::Uuid;
 
+use aggregates::invoice_series::{series_id, InvoiceSeriesCommand, InvoiceSeriesEvent};
 use aggregates::metadata::EventMetadata;
-use aggregates::order::{OrderEvent, PaymentMethod};
+use aggregates::order::{OrderCommand, OrderEvent, PaymentMethod};
 use aggregates::stock::{ReleaseReason, StockCommand};
 use projections::runtime::{Projection, ProjectionError};
 use projections::stream::{DomainEvent, Envelope};
@@ -141,6 +142,114 @@ impl Projection for StockKeeper {
                         self.send(product_id, give_back, &metadata, position)
                             .await?;
                     }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Numbers invoices: a confirmed payment gets the next number of its year's series (the
+/// `InvoiceSeries` aggregate hands numbers out without gaps, once per order), and the number
+/// is then recorded on the order. A crash between the two steps recovers to the same number:
+/// the series remembers which order it gave one to, and the second step is driven by the
+/// series' own event.
+#[derive(Debug)]
+pub struct Invoicer {
+    bus: Arc<CommandBus>,
+}
+
+impl Invoicer {
+    /// The process manager's name.
+    pub const NAME: &'static str = "invoicer";
+    /// The invoice series prefix (`FA-2026-000001`).
+    pub const PREFIX: &'static str = "FA";
+
+    /// An invoicer sending its commands through `bus`.
+    pub fn new(bus: Arc<CommandBus>) -> Self {
+        Invoicer { bus }
+    }
+
+    /// The series year of a payment: the calendar year in France. Around New Year Paris is
+    /// on winter time, UTC+1, so no daylight-saving rule is needed here.
+    pub fn year_of(paid_at: chrono::DateTime<Utc>) -> i32 {
+        use chrono::Datelike;
+        (paid_at + chrono::Duration::hours(1)).year()
+    }
+}
+
+/// A refused command is logged and skipped (nothing to retry); any other failure stops the
+/// consumer at `position`, to be retried from there.
+fn settled<E: std::error::Error>(
+    result: Result<(), CommandError<E>>,
+    what: &str,
+    position: i64,
+) -> Result<(), ProjectionError> {
+    match result {
+        Ok(()) => Ok(()),
+        Err(CommandError::Refused(error)) => {
+            tracing::warn!(%error, position, "{what}: command refused");
+            Ok(())
+        }
+        Err(error) => Err(ProjectionError::Event {
+            position,
+            message: error.to_string(),
+        }),
+    }
+}
+
+#[async_trait]
+impl Projection for Invoicer {
+    fn name(&self) -> &'static str {
+        Self::NAME
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    async fn apply(
+        &self,
+        _conn: &mut PgConnection,
+        events: &[Envelope],
+    ) -> Result<(), ProjectionError> {
+        for envelope in events {
+            let position = envelope.raw.position;
+            let metadata = EventMetadata::process(Self::NAME).caused_by(position.to_string());
+            match &envelope.event {
+                DomainEvent::Order(OrderEvent::PaymentConfirmed { paid_at, .. }) => {
+                    let Ok(order_id) = envelope.raw.aggregate_id.parse::<Uuid>() else {
+                        continue;
+                    };
+                    let year = Self::year_of(*paid_at);
+                    let command = InvoiceSeriesCommand::AssignInvoiceNumber {
+                        prefix: Self::PREFIX.to_owned(),
+                        year,
+                        order_id,
+                    };
+                    let series = series_id(Self::PREFIX, year);
+                    let result = self
+                        .bus
+                        .invoice_series
+                        .execute(&series, command, &metadata)
+                        .await;
+                    settled(result, "invoicer", position)?;
+                }
+                DomainEvent::InvoiceSeries(InvoiceSeriesEvent::InvoiceNumberAssigned {
+                    formatted,
+                    order_id,
+                    ..
+                }) => {
+                    let command = OrderCommand::IssueInvoice {
+                        invoice_number: formatted.clone(),
+                    };
+                    let result = self
+                        .bus
+                        .orders
+                        .execute(&order_id.to_string(), command, &metadata)
+                        .await;
+                    settled(result, "invoicer", position)?;
                 }
                 _ => {}
             }

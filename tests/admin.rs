@@ -78,6 +78,7 @@ impl Admin {
             limits: Default::default(),
             read_cache: Arc::new(comptoir::api::cache::ReadCache::disabled()),
             shop: comptoir::shop::ShopProfile::default(),
+            payments: Default::default(),
             key_cache: Arc::new(comptoir::api::cache::KeyCache::disabled()),
             admin: settings,
         };

@@ -40,6 +40,7 @@ impl Api {
             limits,
             read_cache: Arc::new(comptoir::api::cache::ReadCache::disabled()),
             shop: shop.clone(),
+            payments: Default::default(),
             key_cache: Arc::new(comptoir::api::cache::KeyCache::disabled()),
             admin: Default::default(),
         };
@@ -911,6 +912,7 @@ async fn cached_catalog_answers_follow_the_projector_and_revoked_keys_stop_at_on
             std::time::Duration::from_secs(60),
         )),
         shop: comptoir::shop::ShopProfile::default(),
+        payments: Default::default(),
         key_cache,
         admin: Default::default(),
     };

@@ -276,7 +276,11 @@ pub fn document() -> Value {
                     "orderId": uuid, "orderNumber": { "type": "string" }, "status": { "type": "string" }, "paymentStatus": { "type": "string" },
                     "totals": { "$ref": "#/components/schemas/Totals" },
                     "customerToken": { "type": "string", "description": "Give it back with GET /api/orders/{orderNumber}?token=" },
-                    "payment": { "type": "object", "required": ["method", "instructions"], "properties": { "method": { "type": "string" }, "instructions": { "type": "string" } } }
+                    "payment": { "type": "object", "required": ["method", "instructions"], "properties": {
+                        "method": { "type": "string", "enum": ["pickup", "stripe"] }, "instructions": { "type": "string" },
+                        "url": { "type": ["string", "null"], "description": "stripe: the hosted payment page to send the customer to" },
+                        "sessionId": { "type": "string" }, "expiresAt": { "type": "string", "format": "date-time", "description": "stripe: the page lapses then, and the order is cancelled" }
+                    } }
                 }},
                 "OrderConfirmation": { "type": "object", "required": ["orderId", "orderNumber", "customerName", "pickupLocation", "paymentMethod", "paymentStatus", "status", "placedAt", "lines", "totals"], "properties": {
                     "orderId": uuid, "orderNumber": { "type": "string" }, "customerName": { "type": "string" }, "pickupLocation": { "type": "string" },

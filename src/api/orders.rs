@@ -19,7 +19,7 @@ use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
 use aggregates::metadata::Actor;
-use aggregates::order::PaymentMethod;
+use aggregates::order::{OrderCommand, PaymentMethod};
 use aggregates::{Email, Language, Phone, PickupLocation, Totals};
 
 use crate::api::auth::StorefrontKey;
@@ -27,6 +27,7 @@ use crate::api::error::{ApiError, FieldError};
 use crate::context::RequestContext;
 use crate::http::AppState;
 use crate::ordering::{place_order, OrderRequest, PlaceOrderError, PlacedOrder, RequestedItem};
+use crate::payments::stripe::{Checkout, StripeGateway};
 
 /// The order routes.
 pub fn router() -> Router<AppState> {
@@ -191,7 +192,20 @@ fn totals_json(totals: &Totals) -> Value {
     })
 }
 
-fn placed_json(placed: &PlacedOrder, token: &str) -> Value {
+fn placed_json(placed: &PlacedOrder, token: &str, checkout: Option<&Checkout>) -> Value {
+    let payment = match checkout {
+        None => json!({
+            "method": "pickup",
+            "instructions": "Payez au retrait en magasin (espèces, carte ou chèque). Pay at pickup: cash, card or cheque.",
+        }),
+        Some(checkout) => json!({
+            "method": "stripe",
+            "instructions": "Payez en ligne sur la page de paiement sécurisée avant son expiration. Pay online on the secure payment page before it expires.",
+            "url": checkout.url,
+            "sessionId": checkout.session_id,
+            "expiresAt": checkout.expires_at,
+        }),
+    };
     json!({
         "orderId": placed.order_id,
         "orderNumber": placed.order_number,
@@ -199,10 +213,7 @@ fn placed_json(placed: &PlacedOrder, token: &str) -> Value {
         "paymentStatus": "pending",
         "totals": totals_json(&placed.totals),
         "customerToken": token,
-        "payment": {
-            "method": "pickup",
-            "instructions": "Payez au retrait en magasin (espèces, carte ou chèque). Pay at pickup: cash, card or cheque.",
-        },
+        "payment": payment,
     })
 }
 
@@ -232,13 +243,21 @@ async fn place(
 ) -> Result<(StatusCode, Value), ApiError> {
     let shop = state.shop.get();
     let request = parse(body, shop.pickup_locations())?;
-    if request.payment_method != PaymentMethod::Pickup {
-        // Checked before anything is reserved, so a refusal leaves nothing behind.
-        return Err(ApiError::Unavailable(format!(
-            "payment provider not configured: `{}` payments are not available; use `pickup`",
-            body.payment_method
-        )));
-    }
+    // Checked before anything is reserved, so a refusal leaves nothing behind.
+    let stripe = match request.payment_method {
+        PaymentMethod::Pickup => None,
+        PaymentMethod::Stripe => Some(state.payments.stripe.clone().ok_or_else(|| {
+            ApiError::Unavailable(
+                "payment provider not configured: `stripe` payments are not available; use `pickup`"
+                    .into(),
+            )
+        })?),
+        PaymentMethod::Oney => {
+            return Err(ApiError::Unavailable(
+                "`oney` payments are not available; use `pickup` or `stripe`".into(),
+            ))
+        }
+    };
     let metadata = context.metadata(Actor::ApiKey(key.key_id));
     let placed = place_order(
         &state.bus,
@@ -257,6 +276,10 @@ async fn place(
         .bind(Sha256::digest(token.as_bytes()).to_vec())
         .execute(&state.pool)
         .await?;
+    let checkout = match stripe {
+        Some(stripe) => Some(open_checkout(state, &stripe, &placed, &token, &metadata).await?),
+        None => None,
+    };
     // Read your writes: the confirmation page may be asked for right away.
     if let Ok(Some(position)) = state
         .bus
@@ -271,7 +294,61 @@ async fn place(
         )
         .await;
     }
-    Ok((StatusCode::CREATED, placed_json(&placed, &token)))
+    Ok((
+        StatusCode::CREATED,
+        placed_json(&placed, &token, checkout.as_ref()),
+    ))
+}
+
+/// Opens the order's Stripe Checkout Session and records it on the order. When Stripe
+/// cannot be reached the order is cancelled at once (its stock released) and the client is
+/// told to try again: no order waits for a payment page nobody can open.
+async fn open_checkout(
+    state: &AppState,
+    stripe: &StripeGateway,
+    placed: &PlacedOrder,
+    token: &str,
+    metadata: &aggregates::EventMetadata,
+) -> Result<Checkout, ApiError> {
+    let id = placed.order_id.to_string();
+    let order = state
+        .bus
+        .orders
+        .load(&id)
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let opened = stripe
+        .open_checkout(&order, token, state.reservation_ttl, Utc::now())
+        .await;
+    let checkout = match opened {
+        Ok(checkout) => checkout,
+        Err(error) => {
+            tracing::error!(%error, order = %placed.order_number, "Stripe checkout not opened; the order is cancelled");
+            let cancel = OrderCommand::CancelOrder {
+                reason: "payment provider unavailable".into(),
+            };
+            if let Err(error) = state.bus.orders.execute(&id, cancel, metadata).await {
+                tracing::error!(%error, order = %placed.order_number, "cancelling the unpayable order failed; the sweeper will release its stock");
+            }
+            return Err(ApiError::Unavailable(
+                "the payment provider could not be reached; the order was not kept, try again"
+                    .into(),
+            ));
+        }
+    };
+    let record = OrderCommand::OpenPaymentSession {
+        provider: "stripe".into(),
+        session_id: checkout.session_id.clone(),
+        expires_at: checkout.expires_at,
+        url: checkout.url.clone(),
+    };
+    state
+        .bus
+        .orders
+        .execute(&id, record, metadata)
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(checkout)
 }
 
 async fn create(
