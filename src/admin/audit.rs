@@ -363,6 +363,7 @@ const SECURITY_KINDS: [&str; 8] = [
     "api_key_created",
     "api_key_revoked",
     "password_changed",
+    "webhook_refused",
 ];
 
 async fn security(
