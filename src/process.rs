@@ -46,23 +46,13 @@ impl StockKeeper {
         metadata: &EventMetadata,
         position: i64,
     ) -> Result<(), ProjectionError> {
-        match self
+        // A rule refusing it (say, the reservation expired first) leaves nothing to retry.
+        let result = self
             .bus
             .stock
             .execute(&product_id.to_string(), command, metadata)
-            .await
-        {
-            Ok(()) => Ok(()),
-            // A rule refused it (say, the reservation expired first): nothing to retry.
-            Err(CommandError::Refused(error)) => {
-                tracing::warn!(%product_id, %error, position, "stock keeper: command refused");
-                Ok(())
-            }
-            Err(error) => Err(ProjectionError::Event {
-                position,
-                message: error.to_string(),
-            }),
-        }
+            .await;
+        settled(result, "stock keeper", position)
     }
 }
 

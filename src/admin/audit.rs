@@ -354,7 +354,7 @@ struct SecurityRow {
     at: DateTime<Utc>,
 }
 
-const SECURITY_KINDS: [&str; 8] = [
+const SECURITY_KINDS: &[&str] = &[
     "login_succeeded",
     "login_failed",
     "login_throttled",
