@@ -46,6 +46,8 @@ pub fn consumers(bus: &Arc<CommandBus>) -> Vec<Arc<dyn projections::Projection>>
     let mut all = projections::all();
     all.push(Arc::new(StockKeeper::new(bus.clone())));
     all.push(Arc::new(crate::process::Invoicer::new(bus.clone())));
+    // After the invoicer, so one pass queues the "payment confirmed" email with its number.
+    all.push(Arc::new(crate::email::EmailOutbox::from_env(bus.clone())));
     all
 }
 
@@ -96,8 +98,11 @@ pub async fn run(cli: Cli) -> Result<(), AppError> {
             demo,
             reservation_minutes,
         } => {
+            // Every email setting is checked before anything starts.
+            let mailer = crate::email::Mailer::from_env(&cli.data_dir)
+                .map_err(|e| AppError::Config(e.to_string()))?;
             let db = Database::open(&location, 32).await?;
-            let result = serve(&db, bind, demo, reservation_minutes).await;
+            let result = serve(&db, bind, demo, reservation_minutes, mailer).await;
             db.close().await;
             result
         }
@@ -278,6 +283,7 @@ async fn serve(
     bind: std::net::SocketAddr,
     demo: bool,
     reservation_minutes: u32,
+    mailer: crate::email::Mailer,
 ) -> Result<(), AppError> {
     let bus = CommandBus::new(db.pool.clone());
     if demo {
@@ -289,6 +295,17 @@ async fn serve(
                 .await
                 .map_err(AppError::Demo)?;
             println!("{summary}");
+            // The demo's customers are made up: the outbox starts after their history
+            // rather than writing hundreds of emails about it.
+            sqlx::query(
+                "insert into projection_checkpoints (name, last_tx, last_position, events_applied)
+                 select 'email-outbox', transaction_id::text::bigint, position, 0
+                   from events order by transaction_id desc, position desc limit 1
+                 on conflict (name) do update
+                    set last_tx = excluded.last_tx, last_position = excluded.last_position",
+            )
+            .execute(&db.pool)
+            .await?;
         } else {
             tracing::info!("the store already holds events: demo data not loaded again");
         }
@@ -303,6 +320,11 @@ async fn serve(
     }
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let mut tasks = projector.spawn(shutdown_rx.clone());
+    tasks.push(crate::email::spawn_worker(
+        db.pool.clone(),
+        mailer,
+        shutdown_rx.clone(),
+    ));
     tasks.push(tokio::spawn(sweep_reservations(
         bus.clone(),
         Duration::from_secs(30),

@@ -50,6 +50,7 @@ pub fn router(state: AppState) -> Router {
         .route("/health/ready", get(ready))
         .merge(api)
         .merge(admin)
+        .merge(crate::invoices::router())
         .with_state(state)
         .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
             let id = request

@@ -2576,3 +2576,236 @@ async fn the_owner_sets_the_seller_pickup_locations_vat_rates_currency_and_origi
         );
     }
 }
+
+#[tokio::test]
+async fn the_outbox_lists_emails_by_status_and_resends_after_a_confirmation() {
+    use aggregates::order::{OrderCommand, OrderLineInput, PaymentMethod};
+    use comptoir::email::{EmailOutbox, OutboxSettings};
+
+    let admin = Admin::new().await;
+    let bus = admin.db.bus();
+    // Two orders, emailed to their customers by the outbox consumer.
+    let mut orders = Vec::new();
+    for (email, name) in [("anne@example.fr", "Anne"), ("bruno@example.fr", "Bruno")] {
+        let order_id = Uuid::now_v7();
+        let number = format!("C-OUTBOX-{name}");
+        bus.orders
+            .execute(
+                &order_id.to_string(),
+                OrderCommand::PlaceOrder {
+                    order_id,
+                    order_number: number.clone(),
+                    customer_email: aggregates::Email::new(email).unwrap(),
+                    customer_name: name.into(),
+                    customer_phone: aggregates::Phone::try_from("06 12 34 56 78").unwrap(),
+                    pickup_location: "Atelier".into(),
+                    payment_method: PaymentMethod::Pickup,
+                    lines: vec![OrderLineInput {
+                        product_id: Uuid::now_v7(),
+                        reference: aggregates::Reference::try_from("PN-OUTBOX").unwrap(),
+                        name: "Pneu".into(),
+                        quantity: 1,
+                        unit_price_ht: aggregates::Money::try_from("10.00").unwrap(),
+                        vat_rate: aggregates::VatRate::try_from("20").unwrap(),
+                    }],
+                    placed_at: chrono::Utc::now(),
+                    language: aggregates::Language::Fr,
+                },
+                &aggregates::EventMetadata::system(),
+            )
+            .await
+            .unwrap();
+        orders.push(number);
+    }
+    let outbox = EmailOutbox::new(
+        bus.clone(),
+        OutboxSettings {
+            public_url: "https://shop.test".into(),
+            staff_email: None,
+        },
+    );
+    Projector::new(admin.db.pool.clone(), vec![Arc::new(outbox)])
+        .run_once()
+        .await
+        .unwrap();
+    let email_of = |recipient: &'static str| {
+        let pool = admin.db.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, Uuid>(
+                "select email_id from email_outbox where recipient = $1 and kind = 'order_received'",
+            )
+            .bind(recipient)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    let failed = email_of("anne@example.fr").await;
+    let sent = email_of("bruno@example.fr").await;
+    sqlx::query(
+        "update email_outbox set status = 'failed', attempts = 12,
+                last_error = '550 5.1.1 <anne@example.fr>: mailbox unavailable',
+                last_attempt_at = now()
+          where email_id = $1",
+    )
+    .bind(failed)
+    .execute(&admin.db.pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "update email_outbox set status = 'sent', attempts = 1, sent_at = now() where email_id = $1",
+    )
+    .bind(sent)
+    .execute(&admin.db.pool)
+    .await
+    .unwrap();
+
+    let owner_id = admin.staff("owner@shop.test", StaffRole::Owner).await;
+    admin.staff("manager@shop.test", StaffRole::Manager).await;
+    admin.staff("operator@shop.test", StaffRole::Operator).await;
+    let mut owner = admin.signed_in("owner@shop.test").await;
+    let mut manager = admin.signed_in("manager@shop.test").await;
+    let mut operator = admin.signed_in("operator@shop.test").await;
+
+    // Owners and managers see it (and find it in the sidebar); operators do not.
+    let page = admin.get(&mut owner, "/admin/outbox").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("href=\"/admin/outbox\""));
+    for shown in [
+        "anne@example.fr",
+        "bruno@example.fr",
+        "Votre commande C-OUTBOX-Anne est bien reçue",
+        "Commande reçue",
+        "En échec",
+        "Envoyé",
+        // The server's answer, escaped like everything else.
+        "550 5.1.1 &lt;anne@example.fr&gt;: mailbox unavailable",
+        "href=\"/admin/orders/C-OUTBOX-Bruno\"",
+    ] {
+        assert!(page.body.contains(shown), "{shown} in {}", page.body);
+    }
+    assert_eq!(
+        admin.get(&mut manager, "/admin/outbox").await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        admin.get(&mut operator, "/admin/outbox").await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert!(!admin
+        .get(&mut operator, "/admin")
+        .await
+        .body
+        .contains("href=\"/admin/outbox\""));
+
+    // Filtered by status.
+    let failures = admin.get(&mut owner, "/admin/outbox?status=failed").await;
+    assert!(failures.body.contains("anne@example.fr"));
+    assert!(!failures.body.contains("bruno@example.fr"));
+    let found = admin.get(&mut owner, "/admin/outbox?q=Bruno").await;
+    assert!(found.body.contains("bruno@example.fr") && !found.body.contains("anne@example.fr"));
+    let detail = admin
+        .get(&mut owner, &format!("/admin/outbox/{sent}"))
+        .await;
+    assert_eq!(detail.status, StatusCode::OK);
+    assert!(detail.body.contains("Bonjour Bruno,"));
+
+    // Resending: a confirmation first (a page without JavaScript), then the post.
+    let back = "/admin/outbox?status=failed";
+    let confirm = admin
+        .get(
+            &mut owner,
+            &format!("/admin/outbox/{failed}/resend?back=%2Fadmin%2Foutbox%3Fstatus%3Dfailed"),
+        )
+        .await;
+    assert_eq!(confirm.status, StatusCode::OK);
+    assert!(confirm
+        .body
+        .contains("Renvoyer « Votre commande C-OUTBOX-Anne est bien reçue » à anne@example.fr ?"));
+    assert!(confirm
+        .body
+        .contains(&format!("action=\"/admin/outbox/{failed}/resend\"")));
+    let refused = admin
+        .post(
+            &mut operator,
+            &format!("/admin/outbox/{failed}/resend"),
+            &[("back", back)],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let forged = admin
+        .post(
+            &mut owner,
+            &format!("/admin/outbox/{failed}/resend"),
+            &[("back", back), ("_csrf", "forged")],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let state = |id: Uuid| {
+        let pool = admin.db.pool.clone();
+        async move {
+            sqlx::query_as::<_, (String, i32, i32, Option<Uuid>)>(
+                "select status, attempts, resends, resent_by from email_outbox where email_id = $1",
+            )
+            .bind(id)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    assert_eq!(state(failed).await.0, "failed");
+    let done = admin
+        .post(
+            &mut owner,
+            &format!("/admin/outbox/{failed}/resend"),
+            &[("back", back)],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER);
+    assert_eq!(done.location(), back);
+    assert_eq!(
+        state(failed).await,
+        ("pending".to_owned(), 0, 1, Some(owner_id))
+    );
+    let after = admin.get(&mut owner, back).await;
+    assert!(
+        after
+            .body
+            .contains("L&#39;e-mail est de nouveau en attente d&#39;envoi.")
+            || after
+                .body
+                .contains("L'e-mail est de nouveau en attente d'envoi.")
+    );
+    // A sent email too; a pending one cannot be resent again.
+    let resent = admin
+        .post(
+            &mut manager,
+            &format!("/admin/outbox/{sent}/resend"),
+            &[("back", "https://evil.test/")],
+        )
+        .await;
+    assert_eq!(resent.location(), "/admin");
+    assert_eq!(state(sent).await.0, "pending");
+    let again = admin
+        .post(
+            &mut owner,
+            &format!("/admin/outbox/{failed}/resend"),
+            &[("back", back)],
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::SEE_OTHER);
+    assert_eq!(state(failed).await.2, 1);
+    let page = admin.get(&mut owner, back).await;
+    assert!(page
+        .body
+        .contains("Seul un e-mail envoyé ou en échec peut être renvoyé."));
+    let missing = admin
+        .post(
+            &mut owner,
+            &format!("/admin/outbox/{}/resend", Uuid::now_v7()),
+            &[],
+        )
+        .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    let _ = orders;
+}

@@ -237,6 +237,11 @@ impl Admin {
                 self.may(Permission::ManageStaff),
             ),
             (
+                "/admin/outbox",
+                t.nav_outbox,
+                self.may(Permission::ManageEmails),
+            ),
+            (
                 "/admin/settings",
                 t.nav_settings,
                 self.may(Permission::ManageSettings),

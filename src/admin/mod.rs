@@ -15,6 +15,7 @@ pub mod layout;
 pub mod login;
 pub mod markdown;
 pub mod orders;
+mod outbox;
 pub mod products;
 pub mod reviews;
 pub mod session;
@@ -152,6 +153,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(settings::router())
         .merge(shop_settings::router())
         .merge(staff::router())
+        .merge(outbox::router())
         .merge(account::router())
         .route("/preferences", post(preferences))
         .route("/admin/{*rest}", get(not_found).post(not_found))

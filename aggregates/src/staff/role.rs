@@ -51,7 +51,7 @@ impl StaffRole {
                 matches!(self, Owner | Manager | Operator)
             }
             ViewCustomers => matches!(self, Owner | Manager | Operator | Support),
-            EditCatalog | ModerateReviews => matches!(self, Owner | Manager),
+            EditCatalog | ModerateReviews | ManageEmails => matches!(self, Owner | Manager),
             ViewRevenue | ViewInvoices | Export => matches!(self, Owner | Manager | Accountant),
             ViewAudit => matches!(self, Owner | Accountant),
             ManageStaff | ManageSettings | ManageApiKeys => self == Owner,
@@ -116,11 +116,13 @@ pub enum Permission {
     ManageSettings,
     /// Create and revoke storefront API keys.
     ManageApiKeys,
+    /// See the email outbox and resend emails.
+    ManageEmails,
 }
 
 impl Permission {
     /// Every permission.
-    pub const ALL: [Permission; 15] = [
+    pub const ALL: [Permission; 16] = [
         Permission::ViewCatalog,
         Permission::EditCatalog,
         Permission::AdjustStock,
@@ -136,6 +138,7 @@ impl Permission {
         Permission::ManageStaff,
         Permission::ManageSettings,
         Permission::ManageApiKeys,
+        Permission::ManageEmails,
     ];
 
     /// The serde name: `view_catalog`, `manage_api_keys`, ...
@@ -156,6 +159,7 @@ impl Permission {
             Permission::ManageStaff => "manage_staff",
             Permission::ManageSettings => "manage_settings",
             Permission::ManageApiKeys => "manage_api_keys",
+            Permission::ManageEmails => "manage_emails",
         }
     }
 }

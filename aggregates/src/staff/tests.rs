@@ -615,7 +615,7 @@ fn each_role_has_exactly_the_permissions_of_the_matrix() {
     // owner, manager, operator, accountant, support
     const O: bool = true;
     const X: bool = false;
-    let matrix: [(Permission, [bool; 5]); 15] = [
+    let matrix: [(Permission, [bool; 5]); 16] = [
         (ViewCatalog, [O, O, O, X, X]),
         (EditCatalog, [O, O, X, X, X]),
         (AdjustStock, [O, O, O, X, X]),
@@ -631,6 +631,7 @@ fn each_role_has_exactly_the_permissions_of_the_matrix() {
         (ManageStaff, [O, X, X, X, X]),
         (ManageSettings, [O, X, X, X, X]),
         (ManageApiKeys, [O, X, X, X, X]),
+        (ManageEmails, [O, O, X, X, X]),
     ];
     assert_eq!(
         matrix.map(|(permission, _)| permission),

@@ -235,6 +235,15 @@ texts! {
     set_vat_other, set_vat_other_hint, set_vat_default, set_err_vat_rate, set_err_no_vat,
     set_err_default_vat, set_currency, set_currency_hint, set_currency_locked, set_err_currency,
     set_origins, set_origins_hint, set_origins_env, set_err_origin,
+    // the email outbox
+    nav_outbox, outbox_title, outbox_intro, outbox_status_pending, outbox_status_sending,
+    outbox_status_sent, outbox_status_failed, outbox_kind_order_received,
+    outbox_kind_payment_confirmed, outbox_kind_ready_for_pickup, outbox_kind_cancelled,
+    outbox_kind_staff_new_order, outbox_search_hint, outbox_empty, outbox_queued_at,
+    outbox_recipient, outbox_subject, outbox_kind, outbox_attempts, outbox_last_error,
+    outbox_when, outbox_sent_on, outbox_failed_on, outbox_next_try, outbox_resend,
+    outbox_resend_confirm, outbox_resent, outbox_resend_refused, outbox_resends,
+    outbox_attempts_count, outbox_text_part,
 }
 
 #[cfg(test)]
