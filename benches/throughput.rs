@@ -733,6 +733,7 @@ async fn api_bench(seconds: u64) {
         )),
         shop: comptoir::shop::ShopProfile::default(),
         payments: Default::default(),
+        media: comptoir::media::Media::local(std::env::temp_dir().join("comptoir-media-unused")),
         key_cache: Arc::new(comptoir::api::cache::KeyCache::new(Duration::from_secs(
             300,
         ))),
@@ -1157,6 +1158,7 @@ async fn admin_bench(target_orders: u64, requests: u64) {
         read_cache: Arc::new(comptoir::api::cache::ReadCache::disabled()),
         shop: comptoir::shop::ShopProfile::default(),
         payments: Default::default(),
+        media: comptoir::media::Media::local(std::env::temp_dir().join("comptoir-media-unused")),
         key_cache: Arc::new(comptoir::api::cache::KeyCache::disabled()),
         // One client asks for every page here, far faster than a person.
         admin: comptoir::admin::AdminSettings {

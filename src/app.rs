@@ -77,6 +77,30 @@ pub async fn run(cli: Cli) -> Result<(), AppError> {
             db.close().await;
             result
         }
+        Command::Media {
+            command: crate::cli::MediaCommand::Gc { grace_minutes },
+        } => {
+            let media = crate::media::Media::from_env(&cli.data_dir).map_err(AppError::Config)?;
+            let db = Database::open(&location, 2).await?;
+            let swept = crate::media::gc(
+                &media,
+                &db.pool,
+                Duration::from_secs(grace_minutes.saturating_mul(60)),
+            )
+            .await;
+            db.close().await;
+            let report = swept.map_err(|e| AppError::Config(e.to_string()))?;
+            for key in &report.deleted {
+                println!("deleted {key}");
+            }
+            println!(
+                "{} deleted, {} in use, {} unreferenced but younger than {grace_minutes} min (kept)",
+                report.deleted.len(),
+                report.kept,
+                report.recent
+            );
+            Ok(())
+        }
         Command::Staff { command } => {
             let db = Database::open(&location, 2).await?;
             let result = staff(&db, command).await;
@@ -101,8 +125,9 @@ pub async fn run(cli: Cli) -> Result<(), AppError> {
             // Every email setting is checked before anything starts.
             let mailer = crate::email::Mailer::from_env(&cli.data_dir)
                 .map_err(|e| AppError::Config(e.to_string()))?;
+            let media = crate::media::Media::from_env(&cli.data_dir).map_err(AppError::Config)?;
             let db = Database::open(&location, 32).await?;
-            let result = serve(&db, bind, demo, reservation_minutes, mailer).await;
+            let result = serve(&db, bind, demo, reservation_minutes, mailer, media).await;
             db.close().await;
             result
         }
@@ -284,6 +309,7 @@ async fn serve(
     demo: bool,
     reservation_minutes: u32,
     mailer: crate::email::Mailer,
+    media: crate::media::Media,
 ) -> Result<(), AppError> {
     let bus = CommandBus::new(db.pool.clone());
     if demo {
@@ -348,10 +374,7 @@ async fn serve(
         bus,
         max_lag: 1_000,
         reservation_ttl: chrono::Duration::minutes(i64::from(reservation_minutes)),
-        media_base_url: std::env::var("COMPTOIR_MEDIA_BASE_URL")
-            .unwrap_or_else(|_| "/media".into())
-            .trim_end_matches('/')
-            .to_owned(),
+        media_base_url: media.public_base_url().to_owned(),
         limits: crate::api::limits::ApiLimits::from_env().map_err(AppError::Config)?,
         // Another process's changes reach this one's projector too; the time to live only
         // covers a second server sharing the database.
@@ -360,6 +383,7 @@ async fn serve(
             Duration::from_secs(2),
         )),
         shop,
+        media,
         payments: crate::payments::Payments::from_env(
             std::env::var("COMPTOIR_PUBLIC_URL").ok().as_deref(),
         )

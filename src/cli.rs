@@ -45,6 +45,11 @@ pub enum Command {
         #[command(subcommand)]
         command: ApiKeyCommand,
     },
+    /// Product images in the media store.
+    Media {
+        #[command(subcommand)]
+        command: MediaCommand,
+    },
     /// Staff accounts of the admin.
     Staff {
         #[command(subcommand)]
@@ -61,6 +66,19 @@ pub enum Command {
         /// Random seed: the same seed gives the same shop.
         #[arg(long, default_value_t = 42)]
         seed: u64,
+    },
+}
+
+/// What to do with the media store.
+#[derive(Debug, Subcommand)]
+pub enum MediaCommand {
+    /// Deletes stored objects no current image refers to (the bucket or folder must be
+    /// Comptoir's alone).
+    Gc {
+        /// Unreferenced objects younger than this are kept: an upload whose event is about
+        /// to commit.
+        #[arg(long, default_value_t = 60)]
+        grace_minutes: u64,
     },
 }
 

@@ -34,6 +34,8 @@ pub struct AppState {
     pub shop: crate::shop::ShopProfile,
     /// Online payment providers (Stripe when configured).
     pub payments: crate::payments::Payments,
+    /// Where product images are stored (local directory or an S3-compatible bucket).
+    pub media: crate::media::Media,
     /// Recently verified API keys.
     pub key_cache: Arc<crate::api::cache::KeyCache>,
     /// Staff sessions and cookies.
@@ -51,6 +53,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api)
         .merge(admin)
         .merge(crate::invoices::router())
+        .merge(crate::media::serve::router(state.media.clone()))
         .with_state(state)
         .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
             let id = request

@@ -17,6 +17,7 @@ pub mod email;
 pub mod http;
 pub mod invoices;
 pub mod links;
+pub mod media;
 pub mod ordering;
 pub mod payments;
 pub mod process;

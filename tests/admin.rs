@@ -79,6 +79,9 @@ impl Admin {
             read_cache: Arc::new(comptoir::api::cache::ReadCache::disabled()),
             shop: comptoir::shop::ShopProfile::default(),
             payments: Default::default(),
+            media: comptoir::media::Media::local(
+                std::env::temp_dir().join("comptoir-media-unused"),
+            ),
             key_cache: Arc::new(comptoir::api::cache::KeyCache::disabled()),
             admin: settings,
         };

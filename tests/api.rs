@@ -41,6 +41,9 @@ impl Api {
             read_cache: Arc::new(comptoir::api::cache::ReadCache::disabled()),
             shop: shop.clone(),
             payments: Default::default(),
+            media: comptoir::media::Media::local(
+                std::env::temp_dir().join("comptoir-media-unused"),
+            ),
             key_cache: Arc::new(comptoir::api::cache::KeyCache::disabled()),
             admin: Default::default(),
         };
@@ -913,6 +916,7 @@ async fn cached_catalog_answers_follow_the_projector_and_revoked_keys_stop_at_on
         )),
         shop: comptoir::shop::ShopProfile::default(),
         payments: Default::default(),
+        media: comptoir::media::Media::local(std::env::temp_dir().join("comptoir-media-unused")),
         key_cache,
         admin: Default::default(),
     };

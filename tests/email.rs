@@ -353,6 +353,7 @@ fn app(db: &TestDb) -> axum::Router {
         read_cache: Arc::new(comptoir::api::cache::ReadCache::disabled()),
         shop: comptoir::shop::ShopProfile::default(),
         payments: Default::default(),
+        media: comptoir::media::Media::local(std::env::temp_dir().join("comptoir-media-unused")),
         key_cache: Arc::new(comptoir::api::cache::KeyCache::disabled()),
         admin: Default::default(),
     })

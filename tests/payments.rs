@@ -110,6 +110,9 @@ impl Shop {
             read_cache: Arc::new(comptoir::api::cache::ReadCache::disabled()),
             shop: comptoir::shop::ShopProfile::default(),
             payments,
+            media: comptoir::media::Media::local(
+                std::env::temp_dir().join("comptoir-media-unused"),
+            ),
             key_cache: Arc::new(comptoir::api::cache::KeyCache::disabled()),
             admin: Default::default(),
         };

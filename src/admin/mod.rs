@@ -14,6 +14,7 @@ pub mod i18n;
 pub mod layout;
 pub mod login;
 pub mod markdown;
+pub mod media;
 pub mod orders;
 mod outbox;
 pub mod products;
@@ -154,6 +155,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(shop_settings::router())
         .merge(staff::router())
         .merge(outbox::router())
+        .merge(media::router(state.media.clone()))
         .merge(account::router())
         .route("/preferences", post(preferences))
         .route("/admin/{*rest}", get(not_found).post(not_found))

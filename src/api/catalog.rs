@@ -159,6 +159,9 @@ pub struct CategoryRef {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ImageJson {
+    /// The image's id (what the admin's reorder, alt text and delete calls name).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<Uuid>,
     pub url: String,
     pub thumbnail_url: String,
     pub alt: String,
@@ -223,9 +226,19 @@ impl ProductRow {
                     .iter()
                     .filter_map(|i| {
                         let key = i.get("key")?.as_str()?;
+                        // Images added before thumbnails had their own key kept the
+                        // old `thumbs/<key>` convention.
+                        let thumbnail_url = match i.get("thumbnail_key").and_then(Value::as_str) {
+                            Some(thumb) => format!("{media}/{thumb}"),
+                            None => format!("{media}/thumbs/{key}"),
+                        };
                         Some(ImageJson {
+                            id: i
+                                .get("image_id")
+                                .and_then(Value::as_str)
+                                .and_then(|id| id.parse().ok()),
                             url: format!("{media}/{key}"),
-                            thumbnail_url: format!("{media}/thumbs/{key}"),
+                            thumbnail_url,
                             alt: i
                                 .get("alt_text")
                                 .and_then(Value::as_str)

@@ -211,7 +211,7 @@ pub fn document() -> Value {
                     "category": { "type": "object", "required": ["slug", "name"], "properties": { "slug": { "type": "string" }, "name": { "type": "string" } } },
                     "priceHt": money, "vatRate": rate, "priceTtc": money,
                     "stockStatus": { "type": "string", "enum": ["available", "out_of_stock"] },
-                    "images": { "type": "array", "items": { "type": "object", "required": ["url", "thumbnailUrl", "alt"], "properties": { "url": { "type": "string" }, "thumbnailUrl": { "type": "string" }, "alt": { "type": "string" } } } },
+                    "images": { "type": "array", "items": { "type": "object", "required": ["url", "thumbnailUrl", "alt"], "properties": { "id": { "type": "string", "format": "uuid" }, "url": { "type": "string" }, "thumbnailUrl": { "type": "string" }, "alt": { "type": "string" } } } },
                     "metaDescription": { "type": "string" },
                     "rating": { "type": "object", "required": ["average", "count"], "properties": { "average": { "type": ["string", "null"] }, "count": { "type": "integer" } } }
                 }},

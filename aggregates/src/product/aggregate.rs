@@ -40,6 +40,9 @@ pub struct ProductImage {
     pub image_id: Uuid,
     /// Storage key.
     pub key: String,
+    /// Storage key of the thumbnail (none for images added before thumbnails had one).
+    #[serde(default)]
+    pub thumbnail_key: Option<String>,
     /// Alternative text.
     pub alt_text: String,
 }
@@ -345,6 +348,7 @@ impl Aggregate for Product {
             ProductCommand::AddProductImage {
                 image_id,
                 key,
+                thumbnail_key,
                 alt_text,
             } => {
                 let key = key.trim().to_owned();
@@ -363,16 +367,24 @@ impl Aggregate for Product {
                     .map(|text| text.trim().to_owned())
                     .filter(|text| !text.is_empty())
                     .unwrap_or_else(|| self.name.clone());
+                let thumbnail_key = thumbnail_key
+                    .map(|k| k.trim().to_owned())
+                    .filter(|k| !k.is_empty());
                 let event = ProductEvent::ProductImageAdded {
                     image_id,
                     key,
+                    thumbnail_key,
                     alt_text,
                 };
                 sink.write(event, self).await;
             }
             ProductCommand::RemoveProductImage { image_id } => {
-                let key = self.image(image_id)?.key.clone();
-                let event = ProductEvent::ProductImageRemoved { image_id, key };
+                let image = self.image(image_id)?;
+                let event = ProductEvent::ProductImageRemoved {
+                    image_id,
+                    key: image.key.clone(),
+                    thumbnail_key: image.thumbnail_key.clone(),
+                };
                 sink.write(event, self).await;
             }
             ProductCommand::ReorderProductImages { image_ids } => {
@@ -452,10 +464,12 @@ impl Aggregate for Product {
             ProductEvent::ProductImageAdded {
                 image_id,
                 key,
+                thumbnail_key,
                 alt_text,
             } => self.images.push(ProductImage {
                 image_id,
                 key,
+                thumbnail_key,
                 alt_text,
             }),
             ProductEvent::ProductImageRemoved { image_id, .. } => {

@@ -65,6 +65,8 @@ pub enum ProductCommand {
         image_id: Uuid,
         /// Storage key.
         key: String,
+        /// Storage key of the thumbnail.
+        thumbnail_key: Option<String>,
         /// Alternative text; the product name when absent or blank.
         alt_text: Option<String>,
     },

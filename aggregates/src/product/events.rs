@@ -72,6 +72,10 @@ pub enum ProductEvent {
         image_id: Uuid,
         /// Storage key.
         key: String,
+        /// Storage key of the thumbnail; absent in events written before thumbnails had
+        /// their own key (readers then fall back to `thumbs/<key>`).
+        #[serde(default)]
+        thumbnail_key: Option<String>,
         /// Alternative text.
         alt_text: String,
     },
@@ -81,6 +85,10 @@ pub enum ProductEvent {
         image_id: Uuid,
         /// Its storage key (so the file can be deleted).
         key: String,
+        /// Storage key of the thumbnail; absent in events written before thumbnails had
+        /// their own key (readers then fall back to `thumbs/<key>`).
+        #[serde(default)]
+        thumbnail_key: Option<String>,
     },
     /// Images were reordered.
     ProductImagesReordered {

@@ -90,6 +90,7 @@ fn image_added(n: u128) -> ProductEvent {
     ProductEvent::ProductImageAdded {
         image_id: image(n),
         key: format!("products/{n}.jpg"),
+        thumbnail_key: None,
         alt_text: format!("view {n}"),
     }
 }
@@ -462,6 +463,7 @@ fn every_command_but_create() -> Vec<ProductCommand> {
         ProductCommand::AddProductImage {
             image_id: image(1),
             key: "k".to_owned(),
+            thumbnail_key: None,
             alt_text: None,
         },
         ProductCommand::RemoveProductImage { image_id: image(1) },
@@ -506,12 +508,14 @@ async fn adding_an_image_without_alt_text_uses_the_product_name() {
         .when_async(ProductCommand::AddProductImage {
             image_id: image(1),
             key: "products/1.jpg".to_owned(),
+            thumbnail_key: None,
             alt_text: Some("  ".to_owned()),
         })
         .await
         .then_expect_events(vec![ProductEvent::ProductImageAdded {
             image_id: image(1),
             key: "products/1.jpg".to_owned(),
+            thumbnail_key: None,
             alt_text: "Pneu Michelin Road 6".to_owned(),
         }]);
 }
@@ -523,6 +527,7 @@ async fn adding_an_image_keeps_its_alt_text() {
         .when_async(ProductCommand::AddProductImage {
             image_id: image(1),
             key: "products/1.jpg".to_owned(),
+            thumbnail_key: None,
             alt_text: Some("view 1".to_owned()),
         })
         .await
@@ -536,6 +541,7 @@ async fn adding_the_same_image_again_records_nothing_but_reusing_its_id_is_refus
         .when_async(ProductCommand::AddProductImage {
             image_id: image(1),
             key: "products/1.jpg".to_owned(),
+            thumbnail_key: None,
             alt_text: None,
         })
         .await
@@ -545,6 +551,7 @@ async fn adding_the_same_image_again_records_nothing_but_reusing_its_id_is_refus
         .when_async(ProductCommand::AddProductImage {
             image_id: image(1),
             key: "products/other.jpg".to_owned(),
+            thumbnail_key: None,
             alt_text: None,
         })
         .await
@@ -558,6 +565,7 @@ async fn an_image_without_a_key_is_refused() {
         .when_async(ProductCommand::AddProductImage {
             image_id: image(1),
             key: " ".to_owned(),
+            thumbnail_key: None,
             alt_text: None,
         })
         .await
@@ -573,6 +581,7 @@ async fn removing_an_image_names_its_key() {
         .then_expect_events(vec![ProductEvent::ProductImageRemoved {
             image_id: image(1),
             key: "products/1.jpg".to_owned(),
+            thumbnail_key: None,
         }]);
 }
 
@@ -723,6 +732,7 @@ fn events_are_named_after_their_variant() {
         ProductEvent::ProductImageRemoved {
             image_id: image(1),
             key: "k".into(),
+            thumbnail_key: None,
         },
         ProductEvent::ProductImagesReordered {
             image_ids: vec![image(1)],
@@ -740,4 +750,54 @@ fn money_and_rates_are_stored_as_strings() {
     assert_eq!(json["ProductCreated"]["price_ht"], "89.00");
     assert_eq!(json["ProductCreated"]["vat_rate"], "20");
     assert_eq!(json["ProductCreated"]["reference"], "PN-1234");
+}
+
+#[test]
+fn image_events_stored_before_thumbnail_keys_still_decode() {
+    let image_id = image(1);
+    let added = serde_json::json!({
+        "ProductImageAdded": { "image_id": image_id, "key": "products/1.jpg", "alt_text": "vue" }
+    });
+    let event: ProductEvent = serde_json::from_value(added).unwrap();
+    assert_eq!(
+        event,
+        ProductEvent::ProductImageAdded {
+            image_id,
+            key: "products/1.jpg".to_owned(),
+            thumbnail_key: None,
+            alt_text: "vue".to_owned(),
+        }
+    );
+    let removed = serde_json::json!({
+        "ProductImageRemoved": { "image_id": image_id, "key": "products/1.jpg" }
+    });
+    let event: ProductEvent = serde_json::from_value(removed).unwrap();
+    assert!(matches!(
+        event,
+        ProductEvent::ProductImageRemoved {
+            thumbnail_key: None,
+            ..
+        }
+    ));
+}
+
+#[tokio::test]
+async fn removing_an_image_names_its_thumbnail_too() {
+    ProductTest::with(services())
+        .given(vec![
+            created(),
+            ProductEvent::ProductImageAdded {
+                image_id: image(1),
+                key: "images/a.jpg".to_owned(),
+                thumbnail_key: Some("images/b.jpg".to_owned()),
+                alt_text: "vue".to_owned(),
+            },
+        ])
+        .when_async(ProductCommand::RemoveProductImage { image_id: image(1) })
+        .await
+        .then_expect_events(vec![ProductEvent::ProductImageRemoved {
+            image_id: image(1),
+            key: "images/a.jpg".to_owned(),
+            thumbnail_key: Some("images/b.jpg".to_owned()),
+        }]);
 }

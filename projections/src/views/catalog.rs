@@ -38,6 +38,9 @@ impl Row for CatalogCategoryView {
 pub struct CatalogImage {
     pub image_id: Uuid,
     pub key: String,
+    /// The thumbnail's own key; rows written before it existed lack it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thumbnail_key: Option<String>,
     pub alt_text: String,
 }
 
@@ -286,11 +289,13 @@ impl Projection for Catalog {
                         ProductEvent::ProductImageAdded {
                             image_id,
                             key,
+                            thumbnail_key,
                             alt_text,
                         } => {
                             p.images.push(CatalogImage {
                                 image_id: *image_id,
                                 key: key.clone(),
+                                thumbnail_key: thumbnail_key.clone(),
                                 alt_text: alt_text.clone(),
                             });
                         }

@@ -1,0 +1,892 @@
+//! Product images end to end: real files made here, a private PostgreSQL, and for the S3
+//! store a real S3-compatible server (s3s-fs, built by `scripts/s3-deps`) on loopback.
+//! Upload (presigned PUT or through the app), process, serve, reorder, alt text, delete,
+//! orphan sweep; every refused file is tried and leaves nothing stored.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::io::Cursor;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aggregates::metadata::EventMetadata;
+use aggregates::staff::StaffRole;
+use aggregates::Actor;
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{header, Method, Request, StatusCode};
+use axum::Router;
+use common::{published_product, TestDb};
+use comptoir::commands::CommandBus;
+use comptoir::http::AppState;
+use comptoir::media::{self, Limits, LocalStore, Media, MediaError, S3Settings, S3Store};
+use image::{DynamicImage, GenericImageView, ImageFormat, Rgb, RgbImage, Rgba, RgbaImage};
+use tower::ServiceExt;
+use uuid::Uuid;
+
+// ---------------------------------------------------------------- test files
+
+/// A 4000 × 3000 (12 MP) JPEG whose EXIF says "turn 90° clockwise" and carries a GPS
+/// position.
+fn camera_jpeg() -> Vec<u8> {
+    let image = RgbImage::from_fn(4000, 3000, |x, y| {
+        // Left half red, right half blue: tells whether the turn was applied.
+        if x < 2000 {
+            Rgb([200, (y % 256) as u8, 40])
+        } else {
+            Rgb([40, (y % 256) as u8, 200])
+        }
+    });
+    let mut jpeg = Vec::new();
+    image
+        .write_to(&mut Cursor::new(&mut jpeg), ImageFormat::Jpeg)
+        .unwrap();
+    with_exif(jpeg)
+}
+
+/// Inserts an APP1 EXIF segment: orientation 6 and a GPS latitude of 48°51'N.
+fn with_exif(jpeg: Vec<u8>) -> Vec<u8> {
+    let mut tiff = Vec::new();
+    tiff.extend_from_slice(b"MM\0\x2a\0\0\0\x08");
+    // IFD0: 2 entries.
+    tiff.extend_from_slice(&2u16.to_be_bytes());
+    // Orientation (0x0112), SHORT, 1, value 6.
+    tiff.extend_from_slice(&[0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, 6, 0, 0]);
+    // GPS IFD pointer (0x8825), LONG, 1, offset 38.
+    tiff.extend_from_slice(&[0x88, 0x25, 0, 4, 0, 0, 0, 1, 0, 0, 0, 38]);
+    tiff.extend_from_slice(&0u32.to_be_bytes());
+    assert_eq!(tiff.len(), 38);
+    // GPS IFD: LatitudeRef "N", Latitude 48/1 51/1 0/1.
+    tiff.extend_from_slice(&2u16.to_be_bytes());
+    tiff.extend_from_slice(&[0, 1, 0, 2, 0, 0, 0, 2, b'N', 0, 0, 0]);
+    tiff.extend_from_slice(&[0, 2, 0, 5, 0, 0, 0, 3, 0, 0, 0, 68]);
+    tiff.extend_from_slice(&0u32.to_be_bytes());
+    assert_eq!(tiff.len(), 68);
+    for (n, d) in [(48u32, 1u32), (51, 1), (0, 1)] {
+        tiff.extend_from_slice(&n.to_be_bytes());
+        tiff.extend_from_slice(&d.to_be_bytes());
+    }
+    let mut segment = b"Exif\0\0".to_vec();
+    segment.extend_from_slice(&tiff);
+    let mut out = vec![0xFF, 0xD8, 0xFF, 0xE1];
+    out.extend_from_slice(&u16::try_from(segment.len() + 2).unwrap().to_be_bytes());
+    out.extend_from_slice(&segment);
+    out.extend_from_slice(&jpeg[2..]);
+    out
+}
+
+/// An 800 × 600 PNG with a transparent corner.
+fn cutout_png() -> Vec<u8> {
+    let image = RgbaImage::from_fn(800, 600, |x, y| {
+        if x < 100 && y < 100 {
+            Rgba([0, 0, 0, 0])
+        } else {
+            Rgba([(x % 256) as u8, 90, (y % 256) as u8, 255])
+        }
+    });
+    let mut png = Vec::new();
+    image
+        .write_to(&mut Cursor::new(&mut png), ImageFormat::Png)
+        .unwrap();
+    png
+}
+
+/// A 1600 × 1200 opaque WebP (lossless: what the `image` crate writes).
+fn webp() -> Vec<u8> {
+    let image = RgbaImage::from_fn(1600, 1200, |x, y| {
+        Rgba([(x / 7) as u8, (y / 5) as u8, 120, 255])
+    });
+    let mut out = Vec::new();
+    DynamicImage::ImageRgba8(image)
+        .write_to(&mut Cursor::new(&mut out), ImageFormat::WebP)
+        .unwrap();
+    out
+}
+
+/// A PNG whose header claims 50,000 × 50,000 pixels (10 GB decoded).
+fn huge_png_header() -> Vec<u8> {
+    let mut ihdr = b"IHDR".to_vec();
+    ihdr.extend_from_slice(&50_000u32.to_be_bytes());
+    ihdr.extend_from_slice(&50_000u32.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 6, 0, 0, 0]);
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend_from_slice(&13u32.to_be_bytes());
+    png.extend_from_slice(&ihdr);
+    png.extend_from_slice(&crc32(&ihdr).to_be_bytes());
+    png.extend_from_slice(&[0, 0, 0, 0]);
+    png.extend_from_slice(b"IEND");
+    png.extend_from_slice(&crc32(b"IEND").to_be_bytes());
+    png
+}
+
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = 0xFFFF_FFFFu32;
+    for byte in bytes {
+        crc ^= u32::from(*byte);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+fn small_jpeg() -> Vec<u8> {
+    let image = RgbImage::from_fn(640, 480, |x, _| Rgb([(x % 256) as u8, 100, 50]));
+    let mut jpeg = Vec::new();
+    image
+        .write_to(&mut Cursor::new(&mut jpeg), ImageFormat::Jpeg)
+        .unwrap();
+    jpeg
+}
+
+/// Every file that must be refused, with the code it must be refused with.
+fn refused_files() -> Vec<(&'static str, Vec<u8>, &'static str)> {
+    let mut truncated = small_jpeg();
+    truncated.truncate(truncated.len() / 2);
+    let mut too_large = vec![0xFF, 0xD8, 0xFF, 0xE0];
+    too_large.resize(11 * 1024 * 1024, 0);
+    vec![
+        ("huge.png", huge_png_header(), "too_many_pixels"),
+        ("cut.jpg", truncated, "corrupt_image"),
+        (
+            "logo.svg",
+            br#"<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>"#.to_vec(),
+            "unsupported_format",
+        ),
+        ("anim.gif", b"GIF89a\x01\0\x01\0\x80\0\0\xff\xff\xff\0\0\0!\xf9\x04\0\0\0\0\0,\0\0\0\0\x01\0\x01\0\0\x02\x02D\x01\0;".to_vec(), "unsupported_format"),
+        ("notice.pdf", b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n".to_vec(), "unsupported_format"),
+        ("shell.jpg", b"<?php system($_GET['c']); ?>".to_vec(), "unsupported_format"),
+        ("big.jpg", too_large, "file_too_large"),
+        ("empty.jpg", Vec::new(), "empty_file"),
+    ]
+}
+
+/// A HEIC made by Debian's heif-enc from a PNG, when installed.
+fn heic() -> Option<Vec<u8>> {
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("in.png");
+    RgbImage::from_fn(640, 480, |x, y| Rgb([(x % 256) as u8, (y % 256) as u8, 90]))
+        .save(&png)
+        .unwrap();
+    let out = dir.path().join("out.heic");
+    let status = Command::new("heif-enc")
+        .arg("-q")
+        .arg("60")
+        .arg(&png)
+        .arg("-o")
+        .arg(&out)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .ok()?;
+    status.success().then(|| std::fs::read(out).unwrap())
+}
+
+// ---------------------------------------------------------------- checks
+
+/// A published JPEG: no APP1 (EXIF/XMP) segment, no GPS, the given size.
+fn assert_clean_jpeg(bytes: &[u8], width: u32, height: u32) {
+    assert!(bytes.starts_with(&[0xFF, 0xD8]), "not a JPEG");
+    assert!(
+        !bytes.windows(2).any(|w| w == [0xFF, 0xE1]) || !bytes.windows(4).any(|w| w == b"Exif"),
+        "metadata left in the published file"
+    );
+    assert!(!bytes.windows(4).any(|w| w == b"Exif"));
+    let image = image::load_from_memory_with_format(bytes, ImageFormat::Jpeg).unwrap();
+    assert_eq!(image.dimensions(), (width, height));
+}
+
+fn system() -> EventMetadata {
+    EventMetadata::system()
+}
+
+async fn keys(media: &Media) -> BTreeSet<String> {
+    media
+        .store()
+        .list("")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|o| o.key)
+        .collect()
+}
+
+async fn image_count(bus: &CommandBus, product: Uuid) -> usize {
+    bus.products
+        .load(&product.to_string())
+        .await
+        .unwrap()
+        .images()
+        .len()
+}
+
+// ---------------------------------------------------------------- S3 server
+
+struct S3Server {
+    child: Child,
+    endpoint: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+const BUCKET: &str = "comptoir-media";
+const ACCESS_KEY: &str = "comptoir-test";
+const SECRET_KEY: &str = "comptoir-test-secret-0123456789";
+
+fn s3s_fs() -> PathBuf {
+    std::env::var_os("COMPTOIR_S3S_FS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var("HOME").unwrap_or_else(|_| "/tmp".into()))
+                .join(".cache/comptoir-tools/s3s/bin/s3s-fs")
+        })
+}
+
+impl S3Server {
+    fn start() -> S3Server {
+        let bin = s3s_fs();
+        assert!(
+            bin.exists(),
+            "{} is missing: run scripts/s3-deps first",
+            bin.display()
+        );
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join(BUCKET)).unwrap();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(bin)
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY])
+            .arg(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let address: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let start = Instant::now();
+        while TcpStream::connect(address).is_err() {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "s3s-fs did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        S3Server {
+            child,
+            endpoint: format!("http://{address}"),
+            _dir: dir,
+        }
+    }
+
+    fn media(&self) -> Media {
+        let store = S3Store::new(&S3Settings {
+            endpoint: self.endpoint.clone(),
+            region: "us-east-1".into(),
+            bucket: BUCKET.into(),
+            access_key_id: ACCESS_KEY.into(),
+            secret_access_key: SECRET_KEY.into(),
+            path_style: true,
+        });
+        Media::new(Arc::new(store), Limits::default(), "https://cdn.shop.test/")
+    }
+}
+
+async fn put_presigned(upload: &media::PresignedUpload, body: Vec<u8>) -> reqwest::StatusCode {
+    let client = reqwest::Client::new();
+    let mut request = client.put(&upload.put.url).body(body);
+    for (name, value) in &upload.put.headers {
+        // The browser sets Content-Length itself from the body.
+        if !name.eq_ignore_ascii_case("content-length") {
+            request = request.header(name, value);
+        }
+    }
+    request.send().await.unwrap().status()
+}
+
+// ---------------------------------------------------------------- tests
+
+#[test]
+fn processing_a_camera_photo_turns_it_upright_and_strips_its_metadata() {
+    let processed = media::process::process(&camera_jpeg(), &Limits::default()).unwrap();
+    // 4000 × 3000 turned a quarter: portrait.
+    assert_clean_jpeg(&processed.display.bytes, 900, 1200);
+    assert_clean_jpeg(&processed.thumbnail.bytes, 225, 300);
+    // Turned clockwise: the red (left) half is now on top.
+    let display = image::load_from_memory(&processed.display.bytes)
+        .unwrap()
+        .to_rgb8();
+    let top = display.get_pixel(450, 100);
+    let bottom = display.get_pixel(450, 1100);
+    assert!(top[0] > 150 && top[2] < 100, "top is {top:?}");
+    assert!(bottom[2] > 150 && bottom[0] < 100, "bottom is {bottom:?}");
+}
+
+#[test]
+fn transparency_is_kept_as_png_and_an_opaque_webp_becomes_jpeg() {
+    let png = media::process::process(&cutout_png(), &Limits::default()).unwrap();
+    assert_eq!(png.display.content_type, "image/png");
+    let decoded = image::load_from_memory(&png.display.bytes).unwrap();
+    assert_eq!(decoded.dimensions(), (800, 600));
+    assert_eq!(decoded.to_rgba8().get_pixel(0, 0)[3], 0);
+    assert!(png.display.key().ends_with(".png"));
+    let webp = media::process::process(&webp(), &Limits::default()).unwrap();
+    assert_clean_jpeg(&webp.display.bytes, 1200, 900);
+    assert_clean_jpeg(&webp.thumbnail.bytes, 300, 225);
+}
+
+#[test]
+fn every_refused_file_is_refused_with_its_code() {
+    for (name, bytes, code) in refused_files() {
+        let refusal = media::process::process(&bytes, &Limits::default()).unwrap_err();
+        assert_eq!(refusal.code(), code, "{name}: {refusal}");
+        assert!(!refusal.to_string().is_empty());
+    }
+    let limits = Limits {
+        max_pixels: 1_000_000,
+        ..Limits::default()
+    };
+    let refusal = media::process::process(
+        &small_jpeg(),
+        &Limits {
+            max_pixels: 100_000,
+            ..limits
+        },
+    )
+    .unwrap_err();
+    assert_eq!(refusal.code(), "too_many_pixels");
+}
+
+#[test]
+fn a_heic_photo_is_read_when_heif_convert_is_installed() {
+    let Some(heic) = heic() else {
+        panic!("heif-enc is missing: run scripts/s3-deps first");
+    };
+    let processed = media::process::process(&heic, &Limits::default()).unwrap();
+    assert_eq!(processed.source, media::process::SourceFormat::Heif);
+    assert_clean_jpeg(&processed.display.bytes, 640, 480);
+}
+
+#[tokio::test]
+async fn the_s3_store_takes_presigned_uploads_processes_serves_reorders_deletes_and_sweeps() {
+    common::init_logs();
+    let server = S3Server::start();
+    let media = server.media();
+    let db = TestDb::new().await;
+    let bus = db.bus();
+    let product = published_product(&bus, "PN-S3", "10.00", 0).await;
+
+    // A presigned upload of the camera photo.
+    let photo = camera_jpeg();
+    let upload = media::presign(&media, &bus, product, "image/jpeg", photo.len() as u64)
+        .await
+        .unwrap();
+    assert!(upload.key.starts_with(&format!("incoming/{product}/")));
+    assert!(upload.expires_in_seconds <= 900);
+    // The signed length binds: a larger body is refused by the bucket itself.
+    let mut longer = photo.clone();
+    longer.extend_from_slice(&[0; 1000]);
+    assert!(!put_presigned(&upload, longer).await.is_success());
+    assert_eq!(put_presigned(&upload, photo).await, reqwest::StatusCode::OK);
+    let first = media::process_incoming(&media, &bus, product, &upload.key, None, &system())
+        .await
+        .unwrap();
+    assert!(
+        first.url.starts_with("https://cdn.shop.test/images/"),
+        "{}",
+        first.url
+    );
+    assert_eq!(
+        first.alt, "Produit PN-S3",
+        "the alt text defaults to the product name"
+    );
+    let stored = keys(&media).await;
+    assert!(
+        !stored.iter().any(|k| k.starts_with("incoming/")),
+        "{stored:?}"
+    );
+    assert_eq!(stored.len(), 2, "display and thumbnail: {stored:?}");
+    // Served: the published bytes are upright and clean.
+    let display_key = first.url.trim_start_matches("https://cdn.shop.test/");
+    let display = media
+        .store()
+        .get(display_key, u64::MAX)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_clean_jpeg(&display, 900, 1200);
+
+    // A second image, a PNG.
+    let png = cutout_png();
+    let upload = media::presign(&media, &bus, product, "image/png", png.len() as u64)
+        .await
+        .unwrap();
+    assert_eq!(put_presigned(&upload, png).await, reqwest::StatusCode::OK);
+    let second = media::process_incoming(
+        &media,
+        &bus,
+        product,
+        &upload.key,
+        Some("Vue de côté".into()),
+        &system(),
+    )
+    .await
+    .unwrap();
+    assert!(second.url.ends_with(".png"));
+
+    // Reorder, move, alt text.
+    let images = media::reorder(&media, &bus, product, vec![second.id, first.id], &system())
+        .await
+        .unwrap();
+    assert_eq!(
+        images.iter().map(|i| i.id).collect::<Vec<_>>(),
+        [second.id, first.id]
+    );
+    let images = media::move_image(&media, &bus, product, first.id, true, &system())
+        .await
+        .unwrap();
+    assert_eq!(
+        images.iter().map(|i| i.id).collect::<Vec<_>>(),
+        [first.id, second.id]
+    );
+    let error = media::reorder(&media, &bus, product, vec![first.id], &system())
+        .await
+        .unwrap_err();
+    assert_eq!(error.code(), "image_order_mismatch");
+    let changed = media::change_alt_text(
+        &media,
+        &bus,
+        product,
+        first.id,
+        "Pneu, flanc".into(),
+        &system(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(changed.alt, "Pneu, flanc");
+
+    // Every refused file, through the presigned path: refused, nothing kept.
+    let before = keys(&media).await;
+    for (name, bytes, code) in refused_files() {
+        if bytes.is_empty() || bytes.len() as u64 > media.limits.max_bytes {
+            // Refused before any URL is signed.
+            let error = media::presign(&media, &bus, product, "image/jpeg", bytes.len() as u64)
+                .await
+                .unwrap_err();
+            assert_eq!(error.code(), code, "{name}");
+            continue;
+        }
+        let upload = media::presign(&media, &bus, product, "image/jpeg", bytes.len() as u64)
+            .await
+            .unwrap();
+        assert_eq!(
+            put_presigned(&upload, bytes).await,
+            reqwest::StatusCode::OK,
+            "{name}"
+        );
+        let error = media::process_incoming(&media, &bus, product, &upload.key, None, &system())
+            .await
+            .unwrap_err();
+        assert_eq!(error.code(), code, "{name}: {error}");
+        assert_eq!(keys(&media).await, before, "{name} left something behind");
+    }
+    assert_eq!(image_count(&bus, product).await, 2);
+    for declared in [
+        "image/svg+xml",
+        "image/gif",
+        "application/pdf",
+        "text/x-php",
+    ] {
+        let error = media::presign(&media, &bus, product, declared, 100)
+            .await
+            .unwrap_err();
+        assert_eq!(error.code(), "unsupported_format", "{declared}");
+    }
+    // Someone else's upload key, or a made-up one, is not processed.
+    let other = format!("incoming/{}/{}", Uuid::now_v7(), Uuid::new_v4());
+    let error = media::process_incoming(&media, &bus, product, &other, None, &system())
+        .await
+        .unwrap_err();
+    assert!(matches!(error, MediaError::NotThisUpload));
+
+    // Delete: the removed image's objects leave the bucket once the event is recorded.
+    media::remove(&media, &bus, product, second.id, &system())
+        .await
+        .unwrap();
+    let after = keys(&media).await;
+    assert_eq!(after.len(), 2, "{after:?}");
+    assert!(after.contains(display_key));
+
+    // The orphan sweep: an unreferenced object and an abandoned upload go, the live
+    // image stays; a fresh orphan is spared during the grace period.
+    for key in ["images/0000orphan.jpg", "incoming/abandoned/upload"] {
+        media
+            .store()
+            .put(key, vec![1, 2, 3], "image/jpeg")
+            .await
+            .unwrap();
+    }
+    let report = media::gc(&media, &db.pool, Duration::from_secs(3600))
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.deleted.len(), report.recent, report.kept),
+        (0, 2, 2)
+    );
+    let report = media::gc(&media, &db.pool, Duration::ZERO).await.unwrap();
+    assert_eq!(report.deleted.len(), 2, "{report:?}");
+    assert_eq!(report.kept, 2);
+    assert_eq!(keys(&media).await, after);
+}
+
+// ---------------------------------------------------------------- the local store, over HTTP
+
+const PASSWORD: &str = "une phrase de passe solide";
+
+struct App {
+    db: TestDb,
+    app: Router,
+    cookie: String,
+    csrf: String,
+}
+
+impl App {
+    async fn new(media: Media) -> App {
+        let db = TestDb::new().await;
+        let settings = comptoir::admin::AdminSettings {
+            secure_cookies: false,
+            ..Default::default()
+        };
+        let state = AppState {
+            pool: db.pool.clone(),
+            bus: db.bus(),
+            max_lag: 1000,
+            reservation_ttl: chrono::Duration::minutes(30),
+            media_base_url: media.public_base_url().to_owned(),
+            limits: Default::default(),
+            read_cache: Arc::new(comptoir::api::cache::ReadCache::disabled()),
+            shop: comptoir::shop::ShopProfile::default(),
+            payments: Default::default(),
+            media,
+            key_cache: Arc::new(comptoir::api::cache::KeyCache::disabled()),
+            admin: settings,
+        };
+        let app = comptoir::http::router(state);
+        let mut app = App {
+            db,
+            app,
+            cookie: String::new(),
+            csrf: String::new(),
+        };
+        comptoir::auth::create_account(
+            &app.db.bus(),
+            "owner@shop.test",
+            "Owner",
+            StaffRole::Owner.as_str(),
+            PASSWORD.into(),
+            Actor::System,
+        )
+        .await
+        .unwrap();
+        app.send(Request::get("/login").body(Body::empty()).unwrap())
+            .await;
+        let form = serde_urlencoded::to_string([
+            ("email", "owner@shop.test"),
+            ("password", PASSWORD),
+            ("_csrf", &app.csrf.clone()),
+        ])
+        .unwrap();
+        let (status, _, body) = app.send(app.form("/login", form)).await;
+        assert_eq!(
+            status,
+            StatusCode::SEE_OTHER,
+            "{}",
+            String::from_utf8_lossy(&body)
+        );
+        app.send(Request::get("/admin").body(Body::empty()).unwrap())
+            .await;
+        assert_eq!(app.csrf.len(), 64);
+        app
+    }
+
+    fn form(&self, path: &str, body: String) -> Request<Body> {
+        Request::builder()
+            .method(Method::POST)
+            .uri(path)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::HOST, "shop.test")
+            .header(header::ORIGIN, "http://shop.test")
+            .body(Body::from(body))
+            .unwrap()
+    }
+
+    fn call(&self, method: Method, path: &str, content_type: &str, body: Vec<u8>) -> Request<Body> {
+        Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::CONTENT_TYPE, content_type)
+            .header(header::HOST, "shop.test")
+            .header(header::ORIGIN, "http://shop.test")
+            .header("x-csrf-token", &self.csrf)
+            .body(Body::from(body))
+            .unwrap()
+    }
+
+    async fn send(
+        &mut self,
+        mut request: Request<Body>,
+    ) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+        if !self.cookie.is_empty() {
+            request
+                .headers_mut()
+                .insert(header::COOKIE, self.cookie.parse().unwrap());
+        }
+        let ip: SocketAddr = "192.0.2.1:4000".parse().unwrap();
+        request.extensions_mut().insert(ConnectInfo(ip));
+        let response = self.app.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        for value in headers.get_all(header::SET_COOKIE) {
+            if let Some(pair) = value.to_str().unwrap().split(';').next() {
+                if pair.starts_with("comptoir_session=") {
+                    self.cookie = pair.to_owned();
+                }
+            }
+        }
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap()
+            .to_vec();
+        let html = String::from_utf8_lossy(&body);
+        let marker = "name=\"_csrf\" value=\"";
+        if let Some(at) = html.find(marker) {
+            self.csrf = html[at + marker.len()..at + marker.len() + 64].to_owned();
+        }
+        (status, headers, body)
+    }
+
+    async fn json(&mut self, request: Request<Body>) -> (StatusCode, serde_json::Value) {
+        let (status, _, body) = self.send(request).await;
+        let value = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+        (status, value)
+    }
+
+    async fn upload(
+        &mut self,
+        product: Uuid,
+        name: &str,
+        bytes: &[u8],
+    ) -> (StatusCode, serde_json::Value) {
+        let boundary = "comptoir-test-boundary";
+        let mut body = format!(
+            "--{boundary}\r\ncontent-disposition: form-data; name=\"file\"; filename=\"{name}\"\r\ncontent-type: image/jpeg\r\n\r\n"
+        )
+        .into_bytes();
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let request = self.call(
+            Method::POST,
+            &format!("/admin/products/{product}/images"),
+            &format!("multipart/form-data; boundary={boundary}"),
+            body,
+        );
+        self.json(request).await
+    }
+}
+
+#[tokio::test]
+async fn the_local_store_takes_uploads_through_the_app_and_serves_them() {
+    common::init_logs();
+    let dir = tempfile::tempdir().unwrap();
+    let media = Media::new(
+        Arc::new(LocalStore::new(dir.path().join("media"))),
+        Limits::default(),
+        "/media",
+    );
+    let mut app = App::new(media.clone()).await;
+    let bus = app.db.bus();
+    let product = published_product(&bus, "PN-LOCAL", "10.00", 0).await;
+    let base = format!("/admin/products/{product}/images");
+
+    // Upload through the app.
+    let (status, first) = app.upload(product, "photo.jpg", &camera_jpeg()).await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    let url = first["url"].as_str().unwrap().to_owned();
+    assert!(
+        url.starts_with("/media/images/") && url.ends_with(".jpg"),
+        "{url}"
+    );
+    assert_eq!(first["alt"], "Produit PN-LOCAL");
+    // Served by the app, cacheable forever.
+    let (status, headers, body) = app
+        .send(Request::get(url.as_str()).body(Body::empty()).unwrap())
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_TYPE], "image/jpeg");
+    assert!(headers[header::CACHE_CONTROL]
+        .to_str()
+        .unwrap()
+        .contains("immutable"));
+    assert_clean_jpeg(&body, 900, 1200);
+    let thumb = first["thumbnailUrl"].as_str().unwrap().to_owned();
+    let (status, _, body) = app
+        .send(Request::get(thumb.as_str()).body(Body::empty()).unwrap())
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_clean_jpeg(&body, 225, 300);
+    for path in [
+        "/media/../Cargo.toml",
+        "/media/images/nothing.jpg",
+        "/media/images/x.svg",
+    ] {
+        let (status, _, _) = app
+            .send(Request::get(path).body(Body::empty()).unwrap())
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+    }
+
+    // The second image, a WebP; HEIC when heif-enc is installed.
+    let (status, second) = app.upload(product, "side.webp", &webp()).await;
+    assert_eq!(status, StatusCode::CREATED, "{second}");
+    if let Some(heic) = heic() {
+        let (status, third) = app.upload(product, "iphone.heic", &heic).await;
+        assert_eq!(status, StatusCode::CREATED, "{third}");
+        let id = third["id"].as_str().unwrap();
+        let (status, _) = app
+            .json(app.call(
+                Method::POST,
+                &format!("{base}/{id}/delete"),
+                "application/json",
+                Vec::new(),
+            ))
+            .await;
+        assert_eq!(status, StatusCode::OK);
+    }
+
+    // Every refused file: a code, a message, nothing stored.
+    let before = keys(&media).await;
+    for (name, bytes, code) in refused_files() {
+        let (status, answer) = app.upload(product, name, &bytes).await;
+        assert!(status.is_client_error(), "{name}: {status}");
+        assert_eq!(answer["error"]["code"], code, "{name}: {answer}");
+        assert!(answer["error"]["message"].as_str().unwrap().len() > 10);
+        assert_eq!(keys(&media).await, before, "{name} left something behind");
+    }
+    assert_eq!(image_count(&bus, product).await, 2);
+    // No presigned URLs with local files.
+    let (status, answer) = app
+        .json(app.call(
+            Method::POST,
+            &format!("{base}/presign"),
+            "application/json",
+            br#"{"contentType":"image/jpeg","size":1000}"#.to_vec(),
+        ))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(answer["error"]["code"], "presign_unavailable");
+
+    // Reorder (JSON), move (plain form: redirected back), alt text, delete.
+    let (a, b) = (
+        first["id"].as_str().unwrap(),
+        second["id"].as_str().unwrap(),
+    );
+    let (status, answer) = app
+        .json(app.call(
+            Method::POST,
+            &format!("{base}/order"),
+            "application/json",
+            format!(r#"{{"imageIds":["{b}","{a}"]}}"#).into_bytes(),
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["images"][0]["id"], b);
+    let form =
+        serde_urlencoded::to_string([("direction", "down"), ("_csrf", &app.csrf.clone())]).unwrap();
+    let (status, headers, _) = app.send(app.form(&format!("{base}/{b}/move"), form)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        headers[header::LOCATION],
+        format!("/admin/products/{product}")
+    );
+    let (_, listed) = app
+        .json(
+            Request::get(format!("{base}/list"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(listed["images"][0]["id"], a);
+    assert_eq!(listed["images"][1]["id"], b);
+    let (status, answer) = app
+        .json(app.call(
+            Method::POST,
+            &format!("{base}/{a}/alt"),
+            "application/json",
+            br#"{"alt":"Pneu avant"}"#.to_vec(),
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["alt"], "Pneu avant");
+    let (status, answer) = app
+        .json(app.call(
+            Method::POST,
+            &format!("{base}/{a}/alt"),
+            "application/json",
+            br#"{"alt":"  "}"#.to_vec(),
+        ))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(answer["error"]["code"], "alt_text_empty");
+    // Without the CSRF token, nothing changes.
+    let mut forged = app.call(
+        Method::POST,
+        &format!("{base}/{a}/delete"),
+        "application/json",
+        Vec::new(),
+    );
+    forged.headers_mut().remove("x-csrf-token");
+    let (status, _, _) = app.send(forged).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, answer) = app
+        .json(app.call(
+            Method::POST,
+            &format!("{base}/{a}/delete"),
+            "application/json",
+            Vec::new(),
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["images"].as_array().unwrap().len(), 1);
+    let (status, _, _) = app
+        .send(Request::get(url.as_str()).body(Body::empty()).unwrap())
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "the removed image's file is deleted"
+    );
+
+    // The sweep keeps what is referenced.
+    let report = media::gc(&media, &app.db.pool, Duration::ZERO)
+        .await
+        .unwrap();
+    assert_eq!(report.kept, 2, "{report:?}");
+    assert_eq!(report.deleted.len(), 0, "{report:?}");
+}
