@@ -70,20 +70,8 @@ impl Admin {
             "http://shop.test"
         };
         let state = AppState {
-            pool: db.pool.clone(),
-            bus: db.bus(),
-            max_lag: 1000,
-            reservation_ttl: chrono::Duration::minutes(30),
-            media_base_url: "/media".into(),
-            limits: Default::default(),
-            read_cache: Arc::new(comptoir::api::cache::ReadCache::disabled()),
-            shop: comptoir::shop::ShopProfile::default(),
-            payments: Default::default(),
-            media: comptoir::media::Media::local(
-                std::env::temp_dir().join("comptoir-media-unused"),
-            ),
-            key_cache: Arc::new(comptoir::api::cache::KeyCache::disabled()),
             admin: settings,
+            ..common::state(&db)
         };
         let (stop, stopped) = watch::channel(false);
         Projector::new(db.pool.clone(), comptoir::app::consumers(&db.bus())).spawn(stopped);

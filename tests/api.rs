@@ -32,20 +32,9 @@ impl Api {
         let db = TestDb::new().await;
         let shop = comptoir::shop::ShopProfile::default();
         let state = AppState {
-            pool: db.pool.clone(),
-            bus: db.bus(),
-            max_lag: 1000,
-            reservation_ttl: chrono::Duration::minutes(30),
-            media_base_url: "/media".into(),
             limits,
-            read_cache: Arc::new(comptoir::api::cache::ReadCache::disabled()),
             shop: shop.clone(),
-            payments: Default::default(),
-            media: comptoir::media::Media::local(
-                std::env::temp_dir().join("comptoir-media-unused"),
-            ),
-            key_cache: Arc::new(comptoir::api::cache::KeyCache::disabled()),
-            admin: Default::default(),
+            ..common::state(&db)
         };
         let key = comptoir::api::keys::create(&db.pool, "storefront")
             .await
@@ -900,11 +889,7 @@ async fn cached_catalog_answers_follow_the_projector_and_revoked_keys_stop_at_on
         shutdown,
     )));
     let state = AppState {
-        pool: db.pool.clone(),
         bus: bus.clone(),
-        max_lag: 1000,
-        reservation_ttl: chrono::Duration::minutes(30),
-        media_base_url: "/media".into(),
         limits: ApiLimits {
             per_minute: 100_000,
             writes_per_minute: 100_000,
@@ -914,11 +899,8 @@ async fn cached_catalog_answers_follow_the_projector_and_revoked_keys_stop_at_on
             changes_rx,
             std::time::Duration::from_secs(60),
         )),
-        shop: comptoir::shop::ShopProfile::default(),
-        payments: Default::default(),
-        media: comptoir::media::Media::local(std::env::temp_dir().join("comptoir-media-unused")),
         key_cache,
-        admin: Default::default(),
+        ..common::state(&db)
     };
     let key = comptoir::api::keys::create(&db.pool, "storefront")
         .await

@@ -32,7 +32,7 @@ use comptoir::email::{
     deliver_due, resend, spawn_worker, Delivery, EmailOutbox, Mailer, OutboxSettings, SmtpSecurity,
     SmtpSettings, MAX_ATTEMPTS,
 };
-use comptoir::http::{router, AppState};
+use comptoir::http::router;
 use comptoir::links::LinkSigner;
 use projections::Projector;
 
@@ -343,20 +343,7 @@ async fn count(db: &TestDb, filter: &str) -> i64 {
 }
 
 fn app(db: &TestDb) -> axum::Router {
-    router(AppState {
-        pool: db.pool.clone(),
-        bus: db.bus(),
-        max_lag: 1000,
-        reservation_ttl: chrono::Duration::minutes(30),
-        media_base_url: "/media".into(),
-        limits: Default::default(),
-        read_cache: Arc::new(comptoir::api::cache::ReadCache::disabled()),
-        shop: comptoir::shop::ShopProfile::default(),
-        payments: Default::default(),
-        media: comptoir::media::Media::local(std::env::temp_dir().join("comptoir-media-unused")),
-        key_cache: Arc::new(comptoir::api::cache::KeyCache::disabled()),
-        admin: Default::default(),
-    })
+    router(common::state(db))
 }
 
 async fn status_of(app: &axum::Router, path_and_query: &str) -> StatusCode {

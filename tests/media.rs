@@ -575,18 +575,10 @@ impl App {
             ..Default::default()
         };
         let state = AppState {
-            pool: db.pool.clone(),
-            bus: db.bus(),
-            max_lag: 1000,
-            reservation_ttl: chrono::Duration::minutes(30),
             media_base_url: media.public_base_url().to_owned(),
-            limits: Default::default(),
-            read_cache: Arc::new(comptoir::api::cache::ReadCache::disabled()),
-            shop: comptoir::shop::ShopProfile::default(),
-            payments: Default::default(),
             media,
-            key_cache: Arc::new(comptoir::api::cache::KeyCache::disabled()),
             admin: settings,
+            ..common::state(&db)
         };
         let app = comptoir::http::router(state);
         let mut app = App {

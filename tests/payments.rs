@@ -97,24 +97,14 @@ impl Shop {
             },
         };
         let state = AppState {
-            pool: db.pool.clone(),
-            bus: db.bus(),
-            max_lag: 1000,
             reservation_ttl: chrono::Duration::minutes(45),
-            media_base_url: "/media".into(),
             limits: ApiLimits {
                 per_minute: 100_000,
                 writes_per_minute: 100_000,
                 ..ApiLimits::default()
             },
-            read_cache: Arc::new(comptoir::api::cache::ReadCache::disabled()),
-            shop: comptoir::shop::ShopProfile::default(),
             payments,
-            media: comptoir::media::Media::local(
-                std::env::temp_dir().join("comptoir-media-unused"),
-            ),
-            key_cache: Arc::new(comptoir::api::cache::KeyCache::disabled()),
-            admin: Default::default(),
+            ..common::state(&db)
         };
         let key = comptoir::api::keys::create(&db.pool, "storefront")
             .await

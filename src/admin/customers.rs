@@ -69,12 +69,7 @@ async fn customers(
     let french = admin.lang == Lang::Fr;
     let euros = |v: Decimal| admin.money(v);
     let q = query.q.as_deref().map(str::trim).unwrap_or("");
-    let pattern = format!(
-        "%{}%",
-        q.replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_")
-    );
+    let pattern = crate::admin::contains_pattern(q);
     let found: Vec<CustomerRow> = sqlx::query_as(
         "select customer_email, max(customer_name) as customer_name, count(*) as orders,
                 coalesce(sum(total_ttc) filter (where status <> 'cancelled'), 0) as spent,

@@ -307,6 +307,17 @@ pub async fn claimed_by_other(
 }
 
 /// Errors next to their fields: field name -> message.
+/// An `ilike` pattern matching text that contains `q` as typed: `%`, `_` and `\` in it are
+/// matched literally, not as wildcards.
+pub fn contains_pattern(q: &str) -> String {
+    format!(
+        "%{}%",
+        q.replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    )
+}
+
 pub type FieldErrors = std::collections::BTreeMap<&'static str, String>;
 
 /// A form field with its label, hint and error, the input given by `input`.

@@ -152,12 +152,7 @@ fn filtered<'a>(sql: &mut QueryBuilder<'a, Postgres>, query: &ListQuery) {
             .push(")");
     }
     if let Some(q) = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-        let pattern = format!(
-            "%{}%",
-            q.replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        );
+        let pattern = crate::admin::contains_pattern(q);
         sql.push(" and (order_number ilike ")
             .push_bind(pattern.clone())
             .push(" or customer_email ilike ")

@@ -138,13 +138,7 @@ async fn list(
         sql.push(" and status = ").push_bind(status.clone());
     }
     if let Some(search) = &search {
-        let pattern = format!(
-            "%{}%",
-            search
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        );
+        let pattern = crate::admin::contains_pattern(search);
         sql.push(" and (recipient ilike ")
             .push_bind(pattern.clone())
             .push(" or order_number ilike ")

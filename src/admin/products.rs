@@ -181,12 +181,7 @@ async fn list(
            from admin_products p left join category_list c using (category_id) where true",
     );
     if let Some(q) = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-        let pattern = format!(
-            "%{}%",
-            q.replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        );
+        let pattern = crate::admin::contains_pattern(q);
         sql.push(" and (p.name ilike ")
             .push_bind(pattern.clone())
             .push(" or p.reference ilike ")

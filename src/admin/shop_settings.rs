@@ -28,6 +28,8 @@ use crate::admin::{field, settle, FieldErrors};
 use crate::commands::CommandError;
 use crate::context::RequestContext;
 use crate::http::AppState;
+use crate::services::PgSalesLookup;
+use aggregates::services::SalesLookup;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -321,11 +323,11 @@ async fn render(state: &AppState, admin: &Admin, invalid: Invalid) -> Result<Res
         .reload(&state.bus)
         .await
         .map_err(|e| AdminError::internal("loading the shop settings", e))?;
-    let orders = sqlx::query_scalar::<_, i64>(
-        "select count(*) from events where aggregate_type = 'Order' and event_type = 'OrderPlaced'",
-    )
-    .fetch_one(&state.pool)
-    .await?;
+    // The same count the aggregate asks before changing the currency.
+    let orders = PgSalesLookup::new(state.pool.clone())
+        .orders_placed()
+        .await
+        .map_err(|e| AdminError::internal("counting orders", e))?;
     let none = FieldErrors::new();
     let status = if matches!(invalid, Invalid::None) {
         StatusCode::OK

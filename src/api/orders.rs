@@ -325,7 +325,7 @@ async fn open_checkout(
         Err(error) => {
             tracing::error!(%error, order = %placed.order_number, "Stripe checkout not opened; the order is cancelled");
             let cancel = OrderCommand::CancelOrder {
-                reason: "payment provider unavailable".into(),
+                reason: aggregates::order::PAYMENT_UNAVAILABLE.into(),
             };
             if let Err(error) = state.bus.orders.execute(&id, cancel, metadata).await {
                 tracing::error!(%error, order = %placed.order_number, "cancelling the unpayable order failed; the sweeper will release its stock");

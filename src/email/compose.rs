@@ -455,18 +455,14 @@ pub fn compose(
         Notice::Cancelled { reason } => {
             // The reasons the system writes itself are words for the log: say them the
             // customer's way.
-            use aggregates::order::{PAYMENT_EXPIRED, PAYMENT_FAILED};
+            use aggregates::order::{PAYMENT_EXPIRED, PAYMENT_FAILED, PAYMENT_UNAVAILABLE};
             let reason = match (reason.as_str(), language) {
                 (PAYMENT_EXPIRED, Language::Fr) => "le délai de paiement est écoulé",
                 (PAYMENT_EXPIRED, Language::En) => "the time to pay ran out",
                 (PAYMENT_FAILED, Language::Fr) => "le paiement a échoué",
                 (PAYMENT_FAILED, Language::En) => "the payment failed",
-                ("payment provider unavailable", Language::Fr) => {
-                    "le service de paiement était indisponible"
-                }
-                ("payment provider unavailable", Language::En) => {
-                    "the payment service was unavailable"
-                }
+                (PAYMENT_UNAVAILABLE, Language::Fr) => "le service de paiement était indisponible",
+                (PAYMENT_UNAVAILABLE, Language::En) => "the payment service was unavailable",
                 _ => reason.as_str(),
             }
             .to_owned();

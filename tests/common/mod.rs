@@ -191,3 +191,23 @@ pub async fn place(
     )
     .await
 }
+
+/// The application's state over `db` as the tests start from: no caches, no payment
+/// provider, images in an unused temp folder, default limits and admin settings. A test
+/// changes what it exercises: `AppState { limits, ..common::state(&db) }`.
+pub fn state(db: &TestDb) -> comptoir::http::AppState {
+    comptoir::http::AppState {
+        pool: db.pool.clone(),
+        bus: db.bus(),
+        max_lag: 1000,
+        reservation_ttl: chrono::Duration::minutes(30),
+        media_base_url: "/media".into(),
+        limits: Default::default(),
+        read_cache: Arc::new(comptoir::api::cache::ReadCache::disabled()),
+        shop: comptoir::shop::ShopProfile::default(),
+        payments: Default::default(),
+        media: comptoir::media::Media::local(std::env::temp_dir().join("comptoir-media-unused")),
+        key_cache: Arc::new(comptoir::api::cache::KeyCache::disabled()),
+        admin: Default::default(),
+    }
+}

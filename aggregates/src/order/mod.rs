@@ -23,3 +23,5 @@ pub const MAX_LINE_NAME_LEN: usize = 200;
 pub const PAYMENT_EXPIRED: &str = "payment expired";
 /// The reason recorded when an order is cancelled because its payment failed.
 pub const PAYMENT_FAILED: &str = "payment failed";
+/// The reason recorded when a payment page could not be opened and the order was dropped.
+pub const PAYMENT_UNAVAILABLE: &str = "payment provider unavailable";
