@@ -11,7 +11,9 @@ use sqlx::PgConnection;
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use aggregates::invoice_series::{series_id, InvoiceSeriesCommand, InvoiceSeriesEvent};
+use aggregates::invoice_series::{
+    series_id, InvoiceSeriesCommand, InvoiceSeriesEvent, NumberFormat, CREDIT_NOTES, INVOICES,
+};
 use aggregates::metadata::EventMetadata;
 use aggregates::order::{OrderCommand, OrderEvent, PaymentMethod};
 use aggregates::stock::{ReleaseReason, StockCommand};
@@ -140,25 +142,98 @@ impl Projection for StockKeeper {
     }
 }
 
-/// Numbers invoices: a confirmed payment gets the next number of its year's series (the
-/// `InvoiceSeries` aggregate hands numbers out without gaps, once per order), and the number
-/// is then recorded on the order. A crash between the two steps recovers to the same number:
-/// the series remembers which order it gave one to, and the second step is driven by the
-/// series' own event.
+/// How invoice and credit note numbers are printed (`COMPTOIR_INVOICE_NUMBER_FORMAT`,
+/// `COMPTOIR_CREDIT_NOTE_NUMBER_FORMAT`; defaults `FA-{year}-{number:6}` and
+/// `AV-{year}-{number:6}`). A year's series keeps the pattern of its first number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NumberFormats {
+    /// Invoices.
+    pub invoice: NumberFormat,
+    /// Credit notes.
+    pub credit_note: NumberFormat,
+}
+
+impl Default for NumberFormats {
+    fn default() -> Self {
+        let parse = |p| NumberFormat::parse(p).unwrap_or_else(|_| unreachable!("{p} is valid"));
+        NumberFormats {
+            invoice: parse(NumberFormat::INVOICE_DEFAULT),
+            credit_note: parse(NumberFormat::CREDIT_NOTE_DEFAULT),
+        }
+    }
+}
+
+impl NumberFormats {
+    /// The patterns from the environment; an invalid one is an error naming the variable.
+    pub fn from_env() -> Result<Self, String> {
+        let mut formats = NumberFormats::default();
+        for (name, slot) in [
+            ("COMPTOIR_INVOICE_NUMBER_FORMAT", &mut formats.invoice),
+            (
+                "COMPTOIR_CREDIT_NOTE_NUMBER_FORMAT",
+                &mut formats.credit_note,
+            ),
+        ] {
+            if let Ok(value) = std::env::var(name) {
+                if !value.trim().is_empty() {
+                    *slot = NumberFormat::parse(&value).map_err(|e| format!("{name}: {e}"))?;
+                }
+            }
+        }
+        if formats.invoice == formats.credit_note {
+            return Err(
+                "COMPTOIR_CREDIT_NOTE_NUMBER_FORMAT must differ from the invoice format".into(),
+            );
+        }
+        Ok(formats)
+    }
+}
+
+/// Numbers invoices and credit notes:
+/// - a confirmed payment gets the next number of its year's invoice series;
+/// - a credit note asked for (cancellation or refund of a paid order) gets the next number
+///   of its year's credit note series.
+///
+/// The `InvoiceSeries` aggregate hands numbers out without gaps, once per document, and the
+/// number is then recorded on the order. A crash between the two steps recovers to the same
+/// number: the series remembers which document it gave one to, and the second step is
+/// driven by the series' own event.
 #[derive(Debug)]
 pub struct Invoicer {
     bus: Arc<CommandBus>,
+    formats: NumberFormats,
 }
 
 impl Invoicer {
     /// The process manager's name.
     pub const NAME: &'static str = "invoicer";
-    /// The invoice series prefix (`FA-2026-000001`).
-    pub const PREFIX: &'static str = "FA";
+    /// The invoice series key (`FA-2026` streams).
+    pub const PREFIX: &'static str = INVOICES;
 
-    /// An invoicer sending its commands through `bus`.
+    /// An invoicer sending its commands through `bus`, with the patterns from the
+    /// environment (checked at startup by `serve`; the defaults if invalid).
     pub fn new(bus: Arc<CommandBus>) -> Self {
-        Invoicer { bus }
+        let formats = NumberFormats::from_env().unwrap_or_else(|error| {
+            tracing::error!(%error, "number formats: using the defaults");
+            NumberFormats::default()
+        });
+        Invoicer { bus, formats }
+    }
+
+    /// Sends `command` to the series `prefix`-`year`.
+    async fn assign(
+        &self,
+        command: InvoiceSeriesCommand,
+        series: String,
+        metadata: &EventMetadata,
+        position: i64,
+    ) -> Result<(), ProjectionError> {
+        let result = self
+            .bus
+            .invoice_series
+            .execute(&series, command, metadata)
+            .await;
+        settled(result, "invoicer", position)
     }
 
     /// The series year of a payment: the calendar year in France. Around New Year Paris is
@@ -214,25 +289,44 @@ impl Projection for Invoicer {
                     };
                     let year = Self::year_of(*paid_at);
                     let command = InvoiceSeriesCommand::AssignInvoiceNumber {
-                        prefix: Self::PREFIX.to_owned(),
+                        prefix: INVOICES.to_owned(),
                         year,
                         order_id,
+                        document_id: None,
+                        format: Some(self.formats.invoice.clone()),
                     };
-                    let series = series_id(Self::PREFIX, year);
-                    let result = self
-                        .bus
-                        .invoice_series
-                        .execute(&series, command, &metadata)
-                        .await;
-                    settled(result, "invoicer", position)?;
+                    self.assign(command, series_id(INVOICES, year), &metadata, position)
+                        .await?;
+                }
+                DomainEvent::Order(OrderEvent::CreditNoteRequested { credit_id, .. }) => {
+                    let Ok(order_id) = envelope.raw.aggregate_id.parse::<Uuid>() else {
+                        continue;
+                    };
+                    let year = Self::year_of(envelope.raw.recorded_at);
+                    let command = InvoiceSeriesCommand::AssignInvoiceNumber {
+                        prefix: CREDIT_NOTES.to_owned(),
+                        year,
+                        order_id,
+                        document_id: Some(*credit_id),
+                        format: Some(self.formats.credit_note.clone()),
+                    };
+                    self.assign(command, series_id(CREDIT_NOTES, year), &metadata, position)
+                        .await?;
                 }
                 DomainEvent::InvoiceSeries(InvoiceSeriesEvent::InvoiceNumberAssigned {
                     formatted,
                     order_id,
+                    document_id,
                     ..
                 }) => {
-                    let command = OrderCommand::IssueInvoice {
-                        invoice_number: formatted.clone(),
+                    let command = match document_id {
+                        None => OrderCommand::IssueInvoice {
+                            invoice_number: formatted.clone(),
+                        },
+                        Some(credit_id) => OrderCommand::IssueCreditNote {
+                            credit_id: *credit_id,
+                            credit_note_number: formatted.clone(),
+                        },
                     };
                     let result = self
                         .bus

@@ -24,6 +24,7 @@ pub fn read_models() -> Vec<Arc<dyn Projection>> {
         Arc::new(views::products::AdminProducts),
         Arc::new(views::stock::StockLevels),
         Arc::new(views::orders::Orders),
+        Arc::new(views::invoices::InvoiceRegister),
         Arc::new(views::reviews::Reviews),
         Arc::new(views::staff::StaffAccounts),
         Arc::new(views::audit::AuditTrail),

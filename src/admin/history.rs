@@ -1098,6 +1098,7 @@ impl Narrator {
                         credit_note_number,
                         invoice_number,
                         reason,
+                        ..
                     } => say(
                         t.h_credit_note_issued,
                         t.trail_credit_note_issued,
@@ -1108,6 +1109,9 @@ impl Narrator {
                             ("reason", reason),
                         ],
                     ),
+                    OrderEvent::CreditNoteRequested { .. } | OrderEvent::DocumentStored { .. } => {
+                        return None
+                    }
                 };
                 plain(what)
             }

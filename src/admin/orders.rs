@@ -17,7 +17,7 @@ use sqlx::{Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use aggregates::staff::Permission;
-use aggregates::{OrderCommand, OrderError, OrderLine, VatLine};
+use aggregates::{OrderCommand, OrderLine, VatLine};
 
 use crate::admin::dashboard::{order_status_label, SHOP_TIME_ZONE};
 use crate::admin::error::AdminError;
@@ -580,11 +580,7 @@ async fn move_order(
         // where it stands.
         Err(CommandError::Refused(error)) => {
             tracing::info!(%error, order = %number, "order move refused");
-            let message = match error {
-                OrderError::CreditNoteRequired => t.refused_generic,
-                _ => t.order_move_refused,
-            };
-            admin.flash("error", message).await;
+            admin.flash("error", t.order_move_refused).await;
         }
         Err(error) => return Err(AdminError::internal("moving an order", error)),
     }

@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use super::{
     format_number, series_id, InvoiceSeriesCommand, InvoiceSeriesError, InvoiceSeriesEvent,
+    NumberFormat,
 };
 
 /// The numbers of one invoice series. French invoices are numbered in one continuous,
@@ -16,7 +17,12 @@ use super::{
 pub struct InvoiceSeries {
     series: Option<String>,
     last_number: u64,
+    /// Printed numbers by document: the order for its invoice, the credit note's id for a
+    /// credit note.
     by_order: BTreeMap<Uuid, String>,
+    /// The pattern of the year's first number, kept for the whole year.
+    #[serde(default)]
+    format: Option<NumberFormat>,
 }
 
 impl InvoiceSeries {
@@ -25,9 +31,10 @@ impl InvoiceSeries {
         self.last_number
     }
 
-    /// The printed number assigned to `order_id`.
-    pub fn number_for(&self, order_id: Uuid) -> Option<&str> {
-        self.by_order.get(&order_id).map(String::as_str)
+    /// The printed number assigned to a document (an order's invoice: the order id; a
+    /// credit note: its id).
+    pub fn number_for(&self, document_id: Uuid) -> Option<&str> {
+        self.by_order.get(&document_id).map(String::as_str)
     }
 
     /// The series id (`FA-2026`), once a number was assigned.
@@ -54,6 +61,8 @@ impl Aggregate for InvoiceSeries {
                 prefix,
                 year,
                 order_id,
+                document_id,
+                format,
             } => {
                 let valid_prefix = !prefix.is_empty()
                     && prefix.len() <= 10
@@ -75,14 +84,27 @@ impl Aggregate for InvoiceSeries {
                         });
                     }
                 }
-                if self.by_order.contains_key(&order_id) {
+                if self.by_order.contains_key(&document_id.unwrap_or(order_id)) {
                     return Ok(());
                 }
                 let number = self.last_number + 1;
+                // The year keeps the pattern its first number was printed with.
+                let format = if self.last_number == 0 {
+                    format
+                } else {
+                    self.format.clone()
+                };
+                let formatted = match &format {
+                    Some(format) => format.render(year, number),
+                    None => format_number(&prefix, year, number),
+                };
                 let event = InvoiceSeriesEvent::InvoiceNumberAssigned {
                     number,
-                    formatted: format_number(&prefix, year, number),
+                    formatted,
                     order_id,
+                    document_id,
+                    series: Some(given),
+                    format,
                 };
                 sink.write(event, self).await;
             }
@@ -96,13 +118,21 @@ impl Aggregate for InvoiceSeries {
                 number,
                 formatted,
                 order_id,
+                document_id,
+                series,
+                format,
             } => {
                 if self.series.is_none() {
-                    // "FA-2026-000001" → "FA-2026"; the event does not repeat the series.
-                    self.series = formatted.rsplit_once('-').map(|(s, _)| s.to_owned());
+                    // Early events did not name it: "FA-2026-000001" → "FA-2026".
+                    self.series =
+                        series.or_else(|| formatted.rsplit_once('-').map(|(s, _)| s.to_owned()));
+                }
+                if self.last_number == 0 {
+                    self.format = format;
                 }
                 self.last_number = number;
-                self.by_order.insert(order_id, formatted);
+                self.by_order
+                    .insert(document_id.unwrap_or(order_id), formatted);
             }
         }
     }

@@ -18,6 +18,8 @@ fn assign(n: u128) -> InvoiceSeriesCommand {
         prefix: "FA".to_owned(),
         year: 2026,
         order_id: order(n),
+        document_id: None,
+        format: None,
     }
 }
 
@@ -26,6 +28,9 @@ fn assigned(number: u64, n: u128) -> InvoiceSeriesEvent {
         number,
         formatted: format!("FA-2026-{number:06}"),
         order_id: order(n),
+        document_id: None,
+        series: Some("FA-2026".to_owned()),
+        format: None,
     }
 }
 
@@ -39,6 +44,9 @@ async fn the_first_number_is_one() {
             number: 1,
             formatted: "FA-2026-000001".to_owned(),
             order_id: order(1),
+            document_id: None,
+            series: Some("FA-2026".to_owned()),
+            format: None,
         }]);
 }
 
@@ -69,6 +77,8 @@ async fn a_malformed_prefix_or_year_is_refused() {
                 prefix: prefix.to_owned(),
                 year: 2026,
                 order_id: order(1),
+                document_id: None,
+                format: None,
             })
             .await
             .then_expect_error(InvoiceSeriesError::InvalidPrefix(prefix.to_owned()));
@@ -79,6 +89,8 @@ async fn a_malformed_prefix_or_year_is_refused() {
             prefix: "FA".to_owned(),
             year: 26,
             order_id: order(1),
+            document_id: None,
+            format: None,
         })
         .await
         .then_expect_error(InvoiceSeriesError::InvalidYear(26));
@@ -92,12 +104,82 @@ async fn a_command_for_another_series_is_refused() {
             prefix: "FA".to_owned(),
             year: 2027,
             order_id: order(2),
+            document_id: None,
+            format: None,
         })
         .await
         .then_expect_error(InvoiceSeriesError::SeriesMismatch {
             expected: "FA-2026".to_owned(),
             given: "FA-2027".to_owned(),
         });
+}
+
+/// Runs `command` on a series with `history`, appending what it records.
+async fn run(history: &mut Vec<InvoiceSeriesEvent>, command: InvoiceSeriesCommand) -> Vec<String> {
+    let events = SeriesTest::with(())
+        .given(history.clone())
+        .when_async(command)
+        .await
+        .inspect_result()
+        .unwrap();
+    history.extend(events.iter().cloned());
+    events
+        .into_iter()
+        .map(|InvoiceSeriesEvent::InvoiceNumberAssigned { formatted, .. }| formatted)
+        .collect()
+}
+
+fn credit(n: u128, document: u128) -> InvoiceSeriesCommand {
+    InvoiceSeriesCommand::AssignInvoiceNumber {
+        prefix: "AV".to_owned(),
+        year: 2026,
+        order_id: order(n),
+        document_id: Some(Uuid::from_u128(document)),
+        format: Some(NumberFormat::parse(NumberFormat::CREDIT_NOTE_DEFAULT).unwrap()),
+    }
+}
+
+#[tokio::test]
+async fn one_order_can_have_several_credit_notes_each_numbered_once() {
+    let mut history = Vec::new();
+    for (command, expected) in [
+        (credit(1, 100), Some("AV-2026-000001")),
+        (credit(1, 101), Some("AV-2026-000002")),
+        (credit(1, 100), None),
+    ] {
+        let printed = run(&mut history, command).await;
+        assert_eq!(printed, expected.into_iter().collect::<Vec<_>>());
+    }
+    let mut series = InvoiceSeries::default();
+    history.into_iter().for_each(|e| series.apply(e));
+    assert_eq!(
+        series.number_for(Uuid::from_u128(101)),
+        Some("AV-2026-000002")
+    );
+    assert_eq!(series.number_for(order(1)), None);
+}
+
+#[tokio::test]
+async fn a_year_keeps_the_pattern_of_its_first_number() {
+    let custom = |n: u128, pattern: &str| InvoiceSeriesCommand::AssignInvoiceNumber {
+        prefix: "FA".to_owned(),
+        year: 2026,
+        order_id: order(n),
+        document_id: None,
+        format: Some(NumberFormat::parse(pattern).unwrap()),
+    };
+    let mut history = Vec::new();
+    let mut printed = Vec::new();
+    for command in [
+        custom(1, "F{year}/{number}"),
+        custom(2, "FA-{year}-{number:6}"),
+    ] {
+        printed.extend(run(&mut history, command).await);
+    }
+    assert_eq!(printed, ["F2026/1", "F2026/2"]);
+    let mut series = InvoiceSeries::default();
+    history.into_iter().for_each(|e| series.apply(e));
+    assert_eq!(series.series(), Some("FA-2026"));
 }
 
 #[test]

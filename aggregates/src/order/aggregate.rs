@@ -6,9 +6,10 @@ use cqrs_es::Aggregate;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::credit::{credit_for_amount, lines_to_credit, remaining_lines, totals_of};
 use super::{
-    OrderCommand, OrderError, OrderEvent, OrderLine, OrderLineInput, OrderStatus, PaymentMethod,
-    PaymentStatus, MAX_LINE_NAME_LEN, MAX_LINE_QUANTITY, PAYMENT_EXPIRED,
+    CreditNote, OrderCommand, OrderError, OrderEvent, OrderLine, OrderLineInput, OrderStatus,
+    PaymentMethod, PaymentStatus, MAX_LINE_NAME_LEN, MAX_LINE_QUANTITY, PAYMENT_EXPIRED,
 };
 use crate::values::{compute_totals, Email, Language, Money, Phone, Totals};
 
@@ -34,7 +35,15 @@ pub struct Order {
     amount_paid: Option<Money>,
     failed_payment_reference: Option<String>,
     invoice_number: Option<String>,
-    credit_note_number: Option<String>,
+    /// Credit notes asked for and issued, in order.
+    #[serde(default)]
+    credit_notes: Vec<CreditNote>,
+    /// What the payment provider said it refunded so far, incl. VAT.
+    #[serde(default)]
+    provider_refunded: Money,
+    /// Stored PDFs by number: (key, SHA-256).
+    #[serde(default)]
+    documents: std::collections::BTreeMap<String, (String, String)>,
     /// Provider notifications already acted on: one delivered again changes nothing.
     #[serde(default)]
     provider_events: HashSet<String>,
@@ -131,9 +140,35 @@ impl Order {
         self.invoice_number.as_deref()
     }
 
-    /// Credit note number, once issued.
-    pub fn credit_note_number(&self) -> Option<&str> {
-        self.credit_note_number.as_deref()
+    /// The credit notes asked for, numbered or not yet, in order.
+    pub fn credit_notes(&self) -> &[CreditNote] {
+        &self.credit_notes
+    }
+
+    /// The credit note `id`.
+    pub fn credit_note(&self, id: Uuid) -> Option<&CreditNote> {
+        self.credit_notes.iter().find(|c| c.id == id)
+    }
+
+    /// The stored PDF of invoice or credit note `number`: its key and SHA-256.
+    pub fn document(&self, number: &str) -> Option<(&str, &str)> {
+        self.documents
+            .get(number)
+            .map(|(key, sha)| (key.as_str(), sha.as_str()))
+    }
+
+    /// The lines not yet taken back by a credit note.
+    pub fn lines_left_to_credit(&self) -> Vec<OrderLine> {
+        remaining_lines(&self.lines, &self.credit_notes)
+    }
+
+    /// Whether a credit note can be asked for: paid (an invoice follows every payment).
+    fn creditable(&self) -> Result<(), OrderError> {
+        self.placed()?;
+        if self.payment_status != PaymentStatus::Paid {
+            return Err(OrderError::RefundUnpaid);
+        }
+        Ok(())
     }
 
     fn placed(&self) -> Result<(), OrderError> {
@@ -400,15 +435,27 @@ impl Aggregate for Order {
                 self.placed()?;
                 let reason = required(&reason, OrderError::ReasonRequired)?;
                 self.transition(OrderStatus::Cancelled)?;
-                // An issued invoice cannot be withdrawn, only offset (French invoicing law).
-                if self.invoice_number.is_some() && self.credit_note_number.is_none() {
-                    return Err(OrderError::CreditNoteRequired);
-                }
                 let event = OrderEvent::OrderCancelled {
-                    reason,
+                    reason: reason.clone(),
                     previous_status: self.status,
                 };
                 sink.write(event, self).await;
+                // A paid order is (or is about to be) invoiced, and an invoice is never
+                // withdrawn, only offset: the cancellation asks for a credit note of what is
+                // left, identified by the order's own id (an order is cancelled once).
+                let left = self.lines_left_to_credit();
+                if self.payment_status == PaymentStatus::Paid && !left.is_empty() {
+                    let totals = totals_of(&left);
+                    let event = OrderEvent::CreditNoteRequested {
+                        credit_id: self.id.unwrap_or_default(),
+                        lines: left,
+                        totals,
+                        reason,
+                        provider_event_id: None,
+                        provider_refunded_total: None,
+                    };
+                    sink.write(event, self).await;
+                }
             }
             OrderCommand::IssueInvoice { invoice_number } => {
                 self.placed()?;
@@ -419,7 +466,8 @@ impl Aggregate for Order {
                     }
                     return Err(OrderError::AlreadyInvoiced(existing.clone()));
                 }
-                self.not_cancelled()?;
+                // A paid order is invoiced even if cancelled since: the number is already
+                // taken in the series, and the cancellation's credit note corrects it.
                 if self.payment_status != PaymentStatus::Paid {
                     return Err(OrderError::NotPaid);
                 }
@@ -427,16 +475,18 @@ impl Aggregate for Order {
                 sink.write(event, self).await;
             }
             OrderCommand::IssueCreditNote {
+                credit_id,
                 credit_note_number,
-                reason,
             } => {
                 self.placed()?;
                 let credit_note_number = required(&credit_note_number, OrderError::NumberRequired)?;
-                let reason = required(&reason, OrderError::ReasonRequired)?;
                 let Some(invoice_number) = self.invoice_number.clone() else {
                     return Err(OrderError::NotInvoiced);
                 };
-                if let Some(existing) = &self.credit_note_number {
+                let Some(credit) = self.credit_note(credit_id) else {
+                    return Err(OrderError::UnknownCreditNote(credit_id));
+                };
+                if let Some(existing) = &credit.number {
                     if *existing == credit_note_number {
                         return Ok(());
                     }
@@ -445,7 +495,93 @@ impl Aggregate for Order {
                 let event = OrderEvent::CreditNoteIssued {
                     credit_note_number,
                     invoice_number,
+                    reason: credit.reason.clone(),
+                    credit_id: Some(credit_id),
+                };
+                sink.write(event, self).await;
+            }
+            OrderCommand::RefundLines {
+                credit_id,
+                lines,
+                reason,
+            } => {
+                self.creditable()?;
+                if self.credit_note(credit_id).is_some() {
+                    return Ok(());
+                }
+                let reason = required(&reason, OrderError::ReasonRequired)?;
+                let lines = lines_to_credit(&self.lines, &self.credit_notes, &lines)?;
+                let totals = totals_of(&lines);
+                let event = OrderEvent::CreditNoteRequested {
+                    credit_id,
+                    lines,
+                    totals,
                     reason,
+                    provider_event_id: None,
+                    provider_refunded_total: None,
+                };
+                sink.write(event, self).await;
+            }
+            OrderCommand::RecordProviderRefund {
+                credit_id,
+                refunded_total,
+                provider_event_id,
+            } => {
+                self.creditable()?;
+                if self.seen(provider_event_id.as_deref()) || self.credit_note(credit_id).is_some()
+                {
+                    return Ok(());
+                }
+                // Cumulative: a notice older than one already acted on brings nothing new.
+                let Some(new) = refunded_total
+                    .amount()
+                    .checked_sub(self.provider_refunded.amount())
+                    .filter(|d| d.is_sign_positive() && !d.is_zero())
+                    .and_then(|d| Money::new(d).ok())
+                else {
+                    return Ok(());
+                };
+                let Some(totals) = self.totals.as_ref() else {
+                    return Err(OrderError::NotFound);
+                };
+                let (lines, totals) =
+                    credit_for_amount(&self.lines, totals, &self.credit_notes, new)?;
+                let event = OrderEvent::CreditNoteRequested {
+                    credit_id,
+                    lines,
+                    totals,
+                    reason: format!("refund of {new} made with the payment provider"),
+                    provider_event_id,
+                    provider_refunded_total: Some(refunded_total),
+                };
+                sink.write(event, self).await;
+            }
+            OrderCommand::RecordDocument {
+                number,
+                key,
+                sha256,
+                size,
+            } => {
+                self.placed()?;
+                let issued = self.invoice_number.as_deref() == Some(number.as_str())
+                    || self
+                        .credit_notes
+                        .iter()
+                        .any(|c| c.number.as_deref() == Some(number.as_str()));
+                if !issued {
+                    return Err(OrderError::UnknownDocument(number));
+                }
+                if let Some((_, stored)) = self.documents.get(&number) {
+                    if *stored == sha256 {
+                        return Ok(());
+                    }
+                    return Err(OrderError::DocumentAlreadyStored(number));
+                }
+                let event = OrderEvent::DocumentStored {
+                    number,
+                    key,
+                    sha256,
+                    size,
                 };
                 sink.write(event, self).await;
             }
@@ -515,9 +651,58 @@ impl Aggregate for Order {
             OrderEvent::InvoiceIssued { invoice_number } => {
                 self.invoice_number = Some(invoice_number);
             }
+            OrderEvent::CreditNoteRequested {
+                credit_id,
+                lines,
+                totals,
+                reason,
+                provider_event_id,
+                provider_refunded_total,
+            } => {
+                self.provider_events.extend(provider_event_id);
+                if let Some(total) = provider_refunded_total {
+                    self.provider_refunded = self.provider_refunded.max(total);
+                }
+                self.credit_notes.push(CreditNote {
+                    id: credit_id,
+                    lines,
+                    totals,
+                    reason,
+                    number: None,
+                });
+            }
             OrderEvent::CreditNoteIssued {
-                credit_note_number, ..
-            } => self.credit_note_number = Some(credit_note_number),
+                credit_note_number,
+                credit_id,
+                reason,
+                ..
+            } => match credit_id {
+                Some(id) => {
+                    if let Some(credit) = self.credit_notes.iter_mut().find(|c| c.id == id) {
+                        credit.number = Some(credit_note_number);
+                    }
+                }
+                // Before partial refunds a credit note took back the whole order.
+                None => {
+                    let lines = self.lines_left_to_credit();
+                    let totals = totals_of(&lines);
+                    self.credit_notes.push(CreditNote {
+                        id: self.id.unwrap_or_default(),
+                        lines,
+                        totals,
+                        reason,
+                        number: Some(credit_note_number),
+                    });
+                }
+            },
+            OrderEvent::DocumentStored {
+                number,
+                key,
+                sha256,
+                ..
+            } => {
+                self.documents.insert(number, (key, sha256));
+            }
         }
     }
 }

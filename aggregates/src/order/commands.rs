@@ -2,7 +2,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::PaymentMethod;
+use super::{PaymentMethod, RefundLineInput};
 use crate::values::{Email, Language, Money, Phone, Reference, VatRate};
 
 /// A line as the command side snapshots it from the product at placement.
@@ -107,11 +107,43 @@ pub enum OrderCommand {
         /// The number (from the invoice series).
         invoice_number: String,
     },
-    /// Records a credit note cancelling the invoice.
+    /// Records the number the credit note series gave to a credit note asked for.
     IssueCreditNote {
-        /// The credit note number.
+        /// The credit note (see `CreditNoteRequested`).
+        credit_id: Uuid,
+        /// Its number.
         credit_note_number: String,
-        /// Why.
+    },
+    /// The shop refunded some lines of a paid order (at the counter, by card or cash): a
+    /// credit note takes them back. The order keeps its status.
+    RefundLines {
+        /// A new id for the credit note; the same id again changes nothing.
+        credit_id: Uuid,
+        /// What was refunded.
+        lines: Vec<RefundLineInput>,
+        /// Why, required.
         reason: String,
+    },
+    /// The payment provider says `refunded_total` was refunded on this order's payment so
+    /// far (a refund made in its dashboard): what is new since the last such notice is
+    /// taken back by a credit note. Notices repeated or out of order change nothing.
+    RecordProviderRefund {
+        /// A new id for the credit note.
+        credit_id: Uuid,
+        /// All refunded on the payment so far, incl. VAT.
+        refunded_total: Money,
+        /// The provider's notification id.
+        provider_event_id: Option<String>,
+    },
+    /// Records the PDF of an issued invoice or credit note, stored once and never replaced.
+    RecordDocument {
+        /// The invoice or credit note number.
+        number: String,
+        /// Where it is stored (a media store key).
+        key: String,
+        /// SHA-256 of the PDF, hexadecimal.
+        sha256: String,
+        /// Its size in bytes.
+        size: u64,
     },
 }

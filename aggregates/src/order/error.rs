@@ -1,6 +1,7 @@
 use uuid::Uuid;
 
 use super::OrderStatus;
+use crate::values::Money;
 
 /// Why an order command was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -57,9 +58,6 @@ pub enum OrderError {
     /// Cancelling without a reason.
     #[error("a cancellation needs a reason")]
     ReasonRequired,
-    /// Cancelling an invoiced order without a credit note.
-    #[error("this order has been invoiced: issue a credit note before cancelling it")]
-    CreditNoteRequired,
     /// Invoicing an unpaid order.
     #[error("an order is invoiced only once paid")]
     NotPaid,
@@ -70,9 +68,45 @@ pub enum OrderError {
     #[error("an invoice or credit note needs a number")]
     NumberRequired,
     /// A credit note without an invoice.
-    #[error("a credit note needs an invoice to cancel")]
+    #[error("a credit note needs an invoice to correct")]
     NotInvoiced,
-    /// A different credit note was already recorded.
-    #[error("this order already has credit note {0}")]
+    /// A credit note was already numbered differently.
+    #[error("this credit note already has number {0}")]
     CreditNoteAlreadyIssued(String),
+    /// Numbering a credit note nobody asked for.
+    #[error("no credit note {0} was asked for on this order")]
+    UnknownCreditNote(Uuid),
+    /// A refund before any payment.
+    #[error("only a paid order can be refunded")]
+    RefundUnpaid,
+    /// A refund of nothing.
+    #[error("a refund needs at least one line or an amount")]
+    NothingToCredit,
+    /// A refund line for a product the order does not have.
+    #[error("product {0} is not on this order")]
+    NotOnOrder(Uuid),
+    /// More units than are left to refund.
+    #[error("product {product_id}: {quantity} units cannot be refunded, {left} are left")]
+    CreditQuantity {
+        /// The product.
+        product_id: Uuid,
+        /// Units asked for.
+        quantity: u32,
+        /// Units invoiced and not yet refunded.
+        left: u32,
+    },
+    /// More money than is left to refund.
+    #[error("{amount} cannot be refunded: {left} is left on this order")]
+    CreditExceedsInvoice {
+        /// Amount asked for.
+        amount: Money,
+        /// What is left.
+        left: Money,
+    },
+    /// Another PDF is already recorded for this number.
+    #[error("document {0} is already stored; it is never replaced")]
+    DocumentAlreadyStored(String),
+    /// A PDF for a number the order does not have.
+    #[error("this order has no invoice or credit note {0}")]
+    UnknownDocument(String),
 }

@@ -118,14 +118,46 @@ pub enum OrderEvent {
         /// The number.
         invoice_number: String,
     },
-    /// A credit note cancelled the invoice.
+    /// A credit note was asked for: a cancellation or refund of an invoiced order takes
+    /// back `lines` (positive amounts). The credit note series numbers it next.
+    CreditNoteRequested {
+        /// The credit note's id (the order's own id for a cancellation's).
+        credit_id: Uuid,
+        /// What it takes back.
+        lines: Vec<OrderLine>,
+        /// Its totals.
+        totals: Totals,
+        /// Why.
+        reason: String,
+        /// The provider's notification that reported the refund, if one did.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        provider_event_id: Option<String>,
+        /// All the provider says it refunded so far, when it said so.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        provider_refunded_total: Option<Money>,
+    },
+    /// A credit note was numbered.
     CreditNoteIssued {
         /// The credit note number.
         credit_note_number: String,
-        /// The invoice it cancels.
+        /// The invoice it corrects.
         invoice_number: String,
         /// Why.
         reason: String,
+        /// The credit note asked for (absent on notes older than partial refunds).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        credit_id: Option<Uuid>,
+    },
+    /// The PDF of an invoice or credit note was stored, once for all.
+    DocumentStored {
+        /// The invoice or credit note number.
+        number: String,
+        /// Where it is stored (a media store key).
+        key: String,
+        /// SHA-256 of the PDF, hexadecimal: every download is checked against it.
+        sha256: String,
+        /// Its size in bytes.
+        size: u64,
     },
 }
 
@@ -142,7 +174,9 @@ impl DomainEvent for OrderEvent {
             OrderEvent::OrderCompleted => "OrderCompleted",
             OrderEvent::OrderCancelled { .. } => "OrderCancelled",
             OrderEvent::InvoiceIssued { .. } => "InvoiceIssued",
+            OrderEvent::CreditNoteRequested { .. } => "CreditNoteRequested",
             OrderEvent::CreditNoteIssued { .. } => "CreditNoteIssued",
+            OrderEvent::DocumentStored { .. } => "DocumentStored",
         }
         .to_owned()
     }

@@ -3,6 +3,7 @@
 
 mod aggregate;
 mod commands;
+mod credit;
 mod error;
 mod events;
 mod status;
@@ -11,6 +12,7 @@ mod tests;
 
 pub use aggregate::Order;
 pub use commands::{OrderCommand, OrderLineInput};
+pub use credit::{CreditNote, RefundLineInput, AMOUNT_REFUND_REFERENCE};
 pub use error::OrderError;
 pub use events::{OrderEvent, OrderLine};
 pub use status::{OrderStatus, PaymentMethod, PaymentStatus};

@@ -134,11 +134,27 @@ fn invoiced() -> OrderEvent {
     }
 }
 
+/// The credit note a cancellation asks for: everything, under the order's own id.
+fn credit_requested() -> OrderEvent {
+    let OrderEvent::OrderPlaced { lines, totals, .. } = placed() else {
+        unreachable!()
+    };
+    OrderEvent::CreditNoteRequested {
+        credit_id: id(),
+        lines,
+        totals,
+        reason: "customer asked".to_owned(),
+        provider_event_id: None,
+        provider_refunded_total: None,
+    }
+}
+
 fn credit_noted() -> OrderEvent {
     OrderEvent::CreditNoteIssued {
         credit_note_number: "AV-2026-000001".to_owned(),
         invoice_number: "FA-2026-000001".to_owned(),
-        reason: "returned".to_owned(),
+        reason: "customer asked".to_owned(),
+        credit_id: Some(id()),
     }
 }
 
@@ -150,8 +166,8 @@ fn issue_invoice(number: &str) -> OrderCommand {
 
 fn issue_credit_note(number: &str) -> OrderCommand {
     OrderCommand::IssueCreditNote {
+        credit_id: id(),
         credit_note_number: number.to_owned(),
-        reason: "returned".to_owned(),
     }
 }
 
@@ -600,17 +616,213 @@ async fn cancelling_without_a_reason_is_refused() {
 }
 
 #[tokio::test]
-async fn cancelling_an_invoiced_order_needs_a_credit_note_first() {
+async fn cancelling_a_paid_order_asks_for_a_credit_note_of_everything() {
+    // Invoiced already, or about to be (the number is assigned after the payment).
+    for history in [vec![placed(), paid(), invoiced()], vec![placed(), paid()]] {
+        OrderTest::with(())
+            .given(history)
+            .when_async(cancel())
+            .await
+            .then_expect_events(vec![cancelled(OrderStatus::Pending), credit_requested()]);
+    }
+    // Unpaid: nothing was invoiced, nothing to credit.
     OrderTest::with(())
-        .given(vec![placed(), paid(), invoiced()])
-        .when_async(cancel())
-        .await
-        .then_expect_error(OrderError::CreditNoteRequired);
-    OrderTest::with(())
-        .given(vec![placed(), paid(), invoiced(), credit_noted()])
+        .given(vec![placed()])
         .when_async(cancel())
         .await
         .then_expect_events(vec![cancelled(OrderStatus::Pending)]);
+}
+
+#[tokio::test]
+async fn cancelling_after_a_partial_refund_credits_only_what_is_left() {
+    let refunded = OrderEvent::CreditNoteRequested {
+        credit_id: Uuid::from_u128(9),
+        lines: vec![OrderLine {
+            product_id: product(1),
+            reference: Reference::new("REF-1").unwrap(),
+            name: "Product 1".to_owned(),
+            quantity: 2,
+            unit_price_ht: money("0.35"),
+            vat_rate: rate("5.5"),
+            line_total_ht: money("0.70"),
+        }],
+        totals: compute_totals(&[(2, money("0.35"), rate("5.5"))]),
+        reason: "damaged".to_owned(),
+        provider_event_id: None,
+        provider_refunded_total: None,
+    };
+    let mut order = Order::default();
+    for event in [placed(), paid(), invoiced(), refunded] {
+        cqrs_es::Aggregate::apply(&mut order, event);
+    }
+    let events = execute(&mut order, cancel(), &()).await.unwrap();
+    let OrderEvent::CreditNoteRequested { lines, totals, .. } = &events[1] else {
+        panic!("{events:?}")
+    };
+    let left: Vec<_> = lines.iter().map(|l| (l.product_id, l.quantity)).collect();
+    assert_eq!(left, [(product(1), 1), (product(2), 1)]);
+    assert_eq!(totals.total_ht, money("89.35"));
+    assert!(order.lines_left_to_credit().is_empty());
+}
+
+#[tokio::test]
+async fn a_refund_takes_back_lines_never_more_than_invoiced() {
+    let refund = |quantity: u32, credit: u128| OrderCommand::RefundLines {
+        credit_id: Uuid::from_u128(credit),
+        lines: vec![RefundLineInput {
+            product_id: product(1),
+            quantity,
+        }],
+        reason: "damaged".to_owned(),
+    };
+    let mut order = Order::default();
+    for event in [placed(), paid(), invoiced()] {
+        cqrs_es::Aggregate::apply(&mut order, event);
+    }
+    let events = execute(&mut order, refund(2, 9), &()).await.unwrap();
+    assert_eq!(events.len(), 1);
+    // The same refund again (a double click) changes nothing.
+    assert!(execute(&mut order, refund(2, 9), &())
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        execute(&mut order, refund(2, 10), &()).await.unwrap_err(),
+        OrderError::CreditQuantity {
+            product_id: product(1),
+            quantity: 2,
+            left: 1
+        }
+    );
+    let unknown = OrderCommand::RefundLines {
+        credit_id: Uuid::from_u128(11),
+        lines: vec![RefundLineInput {
+            product_id: product(7),
+            quantity: 1,
+        }],
+        reason: "x".to_owned(),
+    };
+    assert_eq!(
+        execute(&mut order, unknown, &()).await.unwrap_err(),
+        OrderError::NotOnOrder(product(7))
+    );
+    // An unpaid order has nothing to refund.
+    let mut unpaid = Order::default();
+    cqrs_es::Aggregate::apply(&mut unpaid, placed());
+    assert_eq!(
+        execute(&mut unpaid, refund(1, 12), &()).await.unwrap_err(),
+        OrderError::RefundUnpaid
+    );
+}
+
+#[tokio::test]
+async fn a_provider_refund_credits_what_is_new_and_adds_up_to_the_amount() {
+    let notice = |total: &str, event: &str, credit: u128| OrderCommand::RecordProviderRefund {
+        credit_id: Uuid::from_u128(credit),
+        refunded_total: money(total),
+        provider_event_id: Some(event.to_owned()),
+    };
+    let mut order = Order::default();
+    for event in [placed(), paid(), invoiced()] {
+        cqrs_es::Aggregate::apply(&mut order, event);
+    }
+    // 107.91 TTC: 1.11 at 5.5 % (base 1.05), 106.80 at 20 % (base 89.00).
+    let events = execute(&mut order, notice("50.00", "evt_1", 20), &())
+        .await
+        .unwrap();
+    let OrderEvent::CreditNoteRequested { lines, totals, .. } = &events[0] else {
+        panic!("{events:?}")
+    };
+    assert_eq!(totals.total_ttc, money("50.00"));
+    let lines_ht: Money = lines.iter().map(|l| l.line_total_ht).sum();
+    assert_eq!(lines_ht, totals.total_ht);
+    assert_eq!(totals.total_ht + totals.total_vat, totals.total_ttc);
+    // Repeated, or older than what was already acted on: nothing new.
+    assert!(execute(&mut order, notice("50.00", "evt_1", 21), &())
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(execute(&mut order, notice("30.00", "evt_0", 22), &())
+        .await
+        .unwrap()
+        .is_empty());
+    // The rest: 57.91 more, and nothing is left.
+    let events = execute(&mut order, notice("107.91", "evt_2", 23), &())
+        .await
+        .unwrap();
+    let OrderEvent::CreditNoteRequested { totals, .. } = &events[0] else {
+        panic!("{events:?}")
+    };
+    assert_eq!(totals.total_ttc, money("57.91"));
+    assert_eq!(
+        execute(&mut order, notice("107.92", "evt_3", 24), &())
+            .await
+            .unwrap_err(),
+        OrderError::CreditExceedsInvoice {
+            amount: money("0.01"),
+            left: money("0.00")
+        }
+    );
+}
+
+#[tokio::test]
+async fn a_full_provider_refund_credits_the_lines_themselves() {
+    let mut order = Order::default();
+    for event in [placed(), paid(), invoiced()] {
+        cqrs_es::Aggregate::apply(&mut order, event);
+    }
+    let command = OrderCommand::RecordProviderRefund {
+        credit_id: Uuid::from_u128(30),
+        refunded_total: money("107.91"),
+        provider_event_id: Some("evt_1".to_owned()),
+    };
+    let events = execute(&mut order, command, &()).await.unwrap();
+    let OrderEvent::CreditNoteRequested { lines, .. } = &events[0] else {
+        panic!("{events:?}")
+    };
+    assert_eq!(lines.len(), 2);
+    assert!(lines.iter().all(|l| !l.product_id.is_nil()));
+}
+
+#[tokio::test]
+async fn a_document_is_stored_once_and_never_replaced() {
+    let record = |number: &str, sha: &str| OrderCommand::RecordDocument {
+        number: number.to_owned(),
+        key: format!("invoices/{number}.pdf"),
+        sha256: sha.to_owned(),
+        size: 1000,
+    };
+    let mut order = Order::default();
+    for event in [placed(), paid(), invoiced()] {
+        cqrs_es::Aggregate::apply(&mut order, event);
+    }
+    assert_eq!(
+        execute(&mut order, record("FA-2026-000001", "aa"), &())
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(execute(&mut order, record("FA-2026-000001", "aa"), &())
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        execute(&mut order, record("FA-2026-000001", "bb"), &())
+            .await
+            .unwrap_err(),
+        OrderError::DocumentAlreadyStored("FA-2026-000001".to_owned())
+    );
+    assert_eq!(
+        execute(&mut order, record("FA-2026-000009", "aa"), &())
+            .await
+            .unwrap_err(),
+        OrderError::UnknownDocument("FA-2026-000009".to_owned())
+    );
+    assert_eq!(
+        order.document("FA-2026-000001"),
+        Some(("invoices/FA-2026-000001.pdf", "aa"))
+    );
 }
 
 // --- invoice and credit note ---
@@ -648,12 +860,18 @@ async fn an_unpaid_order_is_not_invoiced() {
 }
 
 #[tokio::test]
-async fn a_cancelled_order_is_not_invoiced() {
+async fn a_paid_order_cancelled_before_its_number_came_is_still_invoiced() {
+    // The series gave the number already: refusing it would leave a gap.
     OrderTest::with(())
-        .given(vec![placed(), paid(), cancelled(OrderStatus::Pending)])
+        .given(vec![
+            placed(),
+            paid(),
+            cancelled(OrderStatus::Pending),
+            credit_requested(),
+        ])
         .when_async(issue_invoice("FA-2026-000001"))
         .await
-        .then_expect_error(OrderError::Cancelled);
+        .then_expect_events(vec![invoiced()]);
 }
 
 #[tokio::test]
@@ -666,19 +884,27 @@ async fn an_empty_invoice_number_is_refused() {
 }
 
 #[tokio::test]
-async fn a_credit_note_cancels_the_invoice_once() {
+async fn a_credit_note_is_numbered_once() {
+    let asked = vec![
+        placed(),
+        paid(),
+        invoiced(),
+        cancelled(OrderStatus::Pending),
+        credit_requested(),
+    ];
     OrderTest::with(())
-        .given(vec![placed(), paid(), invoiced()])
+        .given(asked.clone())
         .when_async(issue_credit_note("AV-2026-000001"))
         .await
         .then_expect_events(vec![credit_noted()]);
+    let numbered = [asked.clone(), vec![credit_noted()]].concat();
     OrderTest::with(())
-        .given(vec![placed(), paid(), invoiced(), credit_noted()])
+        .given(numbered.clone())
         .when_async(issue_credit_note("AV-2026-000001"))
         .await
         .then_expect_events(vec![]);
     OrderTest::with(())
-        .given(vec![placed(), paid(), invoiced(), credit_noted()])
+        .given(numbered)
         .when_async(issue_credit_note("AV-2026-000002"))
         .await
         .then_expect_error(OrderError::CreditNoteAlreadyIssued(
@@ -687,20 +913,22 @@ async fn a_credit_note_cancels_the_invoice_once() {
 }
 
 #[tokio::test]
-async fn a_credit_note_needs_an_invoice_and_a_reason() {
+async fn a_credit_note_needs_an_invoice_and_a_request() {
     OrderTest::with(())
-        .given(vec![placed(), paid()])
+        .given(vec![
+            placed(),
+            paid(),
+            cancelled(OrderStatus::Pending),
+            credit_requested(),
+        ])
         .when_async(issue_credit_note("AV-2026-000001"))
         .await
         .then_expect_error(OrderError::NotInvoiced);
     OrderTest::with(())
         .given(vec![placed(), paid(), invoiced()])
-        .when_async(OrderCommand::IssueCreditNote {
-            credit_note_number: "AV-2026-000001".to_owned(),
-            reason: String::new(),
-        })
+        .when_async(issue_credit_note("AV-2026-000001"))
         .await
-        .then_expect_error(OrderError::ReasonRequired);
+        .then_expect_error(OrderError::UnknownCreditNote(id()));
 }
 
 #[test]
@@ -757,7 +985,14 @@ fn events_are_named_after_their_variant() {
         OrderEvent::OrderCompleted,
         cancelled(OrderStatus::Confirmed),
         invoiced(),
+        credit_requested(),
         credit_noted(),
+        OrderEvent::DocumentStored {
+            number: "FA-2026-000001".into(),
+            key: "invoices/FA-2026-000001.pdf".into(),
+            sha256: "ab".into(),
+            size: 10,
+        },
     ]);
 }
 
@@ -797,10 +1032,12 @@ proptest! {
                     prop_assert!(before.status().can_become(order.status()),
                         "{:?} -> {:?}", before.status(), order.status());
                 }
-                prop_assert!(events.len() <= 1);
-                // A cancelled order that was invoiced always carries a credit note.
-                if order.status() == OrderStatus::Cancelled && order.invoice_number().is_some() {
-                    prop_assert!(order.credit_note_number().is_some());
+                prop_assert!(events.len() <= 2);
+                // A cancelled order that was paid has everything taken back by credit notes.
+                if order.status() == OrderStatus::Cancelled
+                    && order.payment_status() == PaymentStatus::Paid
+                {
+                    prop_assert!(order.lines_left_to_credit().is_empty());
                 }
                 if order.invoice_number().is_some() {
                     prop_assert_eq!(order.payment_status(), PaymentStatus::Paid);
@@ -809,8 +1046,12 @@ proptest! {
                 if let Some(number) = before.invoice_number() {
                     prop_assert_eq!(order.invoice_number(), Some(number));
                 }
-                if let Some(number) = before.credit_note_number() {
-                    prop_assert_eq!(order.credit_note_number(), Some(number));
+                for credit in before.credit_notes() {
+                    let now = order.credit_note(credit.id);
+                    prop_assert!(now.is_some());
+                    if credit.number.is_some() {
+                        prop_assert_eq!(&now.unwrap().number, &credit.number);
+                    }
                 }
                 if let Some(reference) = before.payment_reference() {
                     prop_assert_eq!(order.payment_reference(), Some(reference));

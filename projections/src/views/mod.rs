@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod catalog;
 pub mod categories;
+pub mod invoices;
 pub mod orders;
 pub mod products;
 pub mod reviews;

@@ -39,7 +39,11 @@ pub struct OrderView {
     pub total_vat: Money,
     pub total_ttc: Money,
     pub invoice_number: Option<String>,
+    /// The latest credit note's number.
     pub credit_note_number: Option<String>,
+    /// What credit notes took back so far, incl. VAT.
+    #[serde(default)]
+    pub credited_ttc: Money,
     pub placed_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -69,10 +73,12 @@ impl Row for OrderView {
         "total_ttc",
         "invoice_number",
         "credit_note_number",
+        "credited_ttc",
         "placed_at",
         "updated_at",
     ];
-    const NUMERIC: &'static [&'static str] = &["total_ht", "total_vat", "total_ttc"];
+    const NUMERIC: &'static [&'static str] =
+        &["total_ht", "total_vat", "total_ttc", "credited_ttc"];
 }
 
 /// One step of an order's history.
@@ -181,6 +187,7 @@ impl Projection for Orders {
                         total_ttc: totals.total_ttc,
                         invoice_number: None,
                         credit_note_number: None,
+                        credited_ttc: Money::zero(),
                         placed_at: *placed_at,
                         updated_at: at,
                     },
@@ -228,14 +235,25 @@ impl Projection for Orders {
                     OrderEvent::InvoiceIssued { invoice_number } => {
                         o.invoice_number = Some(invoice_number.clone())
                     }
-                    OrderEvent::CreditNoteIssued {
-                        credit_note_number, ..
-                    } => {
-                        o.credit_note_number = Some(credit_note_number.clone());
-                        if o.payment_status == "paid" {
+                    OrderEvent::CreditNoteRequested { totals, .. } => {
+                        o.credited_ttc = o.credited_ttc + totals.total_ttc;
+                        if o.payment_status == "paid" && o.credited_ttc >= o.total_ttc {
                             o.payment_status = "refunded".into();
                         }
                     }
+                    OrderEvent::CreditNoteIssued {
+                        credit_note_number,
+                        credit_id,
+                        ..
+                    } => {
+                        o.credit_note_number = Some(credit_note_number.clone());
+                        // Notes from before partial refunds took the whole order back.
+                        if credit_id.is_none() && o.payment_status == "paid" {
+                            o.credited_ttc = o.total_ttc;
+                            o.payment_status = "refunded".into();
+                        }
+                    }
+                    OrderEvent::DocumentStored { .. } => {}
                 }
             }
             let label = orders.get(&id).map(|o| o.order_number.clone());

@@ -132,12 +132,19 @@ pub fn summarize(envelope: &Envelope, label: Option<&str>) -> String {
             OrderEvent::InvoiceIssued { invoice_number } => {
                 format!("issued invoice {invoice_number} for {s}")
             }
+            OrderEvent::CreditNoteRequested { totals, reason, .. } => format!(
+                "asked for a credit note of {} TTC on {s}: {reason}",
+                totals.total_ttc
+            ),
             OrderEvent::CreditNoteIssued {
                 credit_note_number,
                 invoice_number,
                 ..
             } => {
                 format!("issued credit note {credit_note_number} against {invoice_number} for {s}")
+            }
+            OrderEvent::DocumentStored { number, sha256, .. } => {
+                format!("stored the PDF of {number} for {s} (SHA-256 {sha256})")
             }
         },
         DomainEvent::Review(event) => match event {

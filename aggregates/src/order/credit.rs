@@ -1,0 +1,227 @@
+//! What a credit note takes back: some lines (a refund at the counter, a cancellation), or
+//! an amount (a refund made in the payment provider's dashboard).
+
+use std::collections::BTreeMap;
+
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::{OrderError, OrderLine};
+use crate::values::{compute_totals, Money, Reference, Totals, VatLine, VatRate};
+
+/// A credit note as the order knows it: asked for, then numbered by the credit note series.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreditNote {
+    /// Its id (the order's own id for the credit note of a cancellation).
+    pub id: Uuid,
+    /// What it takes back, as lines of the invoice (amounts positive).
+    pub lines: Vec<OrderLine>,
+    /// Its totals (positive; the printed note shows them negative).
+    pub totals: Totals,
+    /// Why.
+    pub reason: String,
+    /// Its number, once the series gave one.
+    pub number: Option<String>,
+}
+
+/// A line to take back: `quantity` units of `product_id`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundLineInput {
+    /// The product, as on the order.
+    pub product_id: Uuid,
+    /// Units, at most what was invoiced and not yet credited.
+    pub quantity: u32,
+}
+
+/// The reference printed on the lines of a credit note made from an amount.
+pub const AMOUNT_REFUND_REFERENCE: &str = "REMBOURSEMENT";
+
+/// Units of each product already taken back by `credits`.
+pub(crate) fn credited_quantities(credits: &[CreditNote]) -> BTreeMap<Uuid, u32> {
+    let mut out = BTreeMap::new();
+    for line in credits.iter().flat_map(|c| &c.lines) {
+        if !line.product_id.is_nil() {
+            *out.entry(line.product_id).or_insert(0) += line.quantity;
+        }
+    }
+    out
+}
+
+/// What is left to credit at each rate, incl. VAT.
+fn remaining_by_rate(invoiced: &Totals, credits: &[CreditNote]) -> BTreeMap<VatRate, Decimal> {
+    let mut left: BTreeMap<VatRate, Decimal> = invoiced
+        .vat_breakdown
+        .iter()
+        .map(|l| (l.rate, l.base_ht.amount() + l.vat.amount()))
+        .collect();
+    for line in credits.iter().flat_map(|c| &c.totals.vat_breakdown) {
+        *left.entry(line.rate).or_default() -= line.base_ht.amount() + line.vat.amount();
+    }
+    left
+}
+
+/// The lines of `ordered` not yet credited, whole.
+pub(crate) fn remaining_lines(ordered: &[OrderLine], credits: &[CreditNote]) -> Vec<OrderLine> {
+    let done = credited_quantities(credits);
+    ordered
+        .iter()
+        .filter_map(|line| {
+            let left = line
+                .quantity
+                .saturating_sub(done.get(&line.product_id).copied().unwrap_or(0));
+            (left > 0).then(|| OrderLine {
+                quantity: left,
+                line_total_ht: line.unit_price_ht.times(left),
+                ..line.clone()
+            })
+        })
+        .collect()
+}
+
+/// Totals of credited lines, by the same rule as an order's.
+pub(crate) fn totals_of(lines: &[OrderLine]) -> Totals {
+    let priced: Vec<_> = lines
+        .iter()
+        .map(|l| (l.quantity, l.unit_price_ht, l.vat_rate))
+        .collect();
+    compute_totals(&priced)
+}
+
+/// The lines `wanted` takes back from `ordered`, given what `credits` already took.
+pub(crate) fn lines_to_credit(
+    ordered: &[OrderLine],
+    credits: &[CreditNote],
+    wanted: &[RefundLineInput],
+) -> Result<Vec<OrderLine>, OrderError> {
+    if wanted.is_empty() {
+        return Err(OrderError::NothingToCredit);
+    }
+    let done = credited_quantities(credits);
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for want in wanted {
+        if !seen.insert(want.product_id) {
+            return Err(OrderError::DuplicateProduct(want.product_id));
+        }
+        let Some(line) = ordered.iter().find(|l| l.product_id == want.product_id) else {
+            return Err(OrderError::NotOnOrder(want.product_id));
+        };
+        let left = line
+            .quantity
+            .saturating_sub(done.get(&line.product_id).copied().unwrap_or(0));
+        if want.quantity == 0 || want.quantity > left {
+            return Err(OrderError::CreditQuantity {
+                product_id: want.product_id,
+                quantity: want.quantity,
+                left,
+            });
+        }
+        out.push(OrderLine {
+            quantity: want.quantity,
+            line_total_ht: line.unit_price_ht.times(want.quantity),
+            ..line.clone()
+        });
+    }
+    Ok(out)
+}
+
+/// A credit note for `amount` incl. VAT, spread over the VAT rates in proportion to what is
+/// left to credit at each (largest remainder to the cent). When the amount is all that is
+/// left and no amount was credited before, the remaining lines themselves are credited.
+///
+/// At each rate the amount incl. VAT is what the customer got back; the base is that amount
+/// divided by (1 + rate), rounded half-up, and the VAT the difference, so that the note's
+/// total incl. VAT is exactly the amount refunded.
+pub(crate) fn credit_for_amount(
+    ordered: &[OrderLine],
+    invoiced: &Totals,
+    credits: &[CreditNote],
+    amount: Money,
+) -> Result<(Vec<OrderLine>, Totals), OrderError> {
+    let left = remaining_by_rate(invoiced, credits);
+    let total_left: Decimal = left.values().copied().sum();
+    let wanted = amount.amount();
+    if wanted.is_zero() {
+        return Err(OrderError::NothingToCredit);
+    }
+    if wanted > total_left {
+        return Err(OrderError::CreditExceedsInvoice {
+            amount,
+            left: Money::new(total_left.max(Decimal::ZERO)).unwrap_or_default(),
+        });
+    }
+    let by_amount_before = credits
+        .iter()
+        .flat_map(|c| &c.lines)
+        .any(|l| l.product_id.is_nil());
+    if wanted == total_left && !by_amount_before {
+        let lines = remaining_lines(ordered, credits);
+        let totals = totals_of(&lines);
+        if totals.total_ttc.amount() == wanted {
+            return Ok((lines, totals));
+        }
+    }
+    // Cents per rate, largest remainder first.
+    let cents = |d: Decimal| (d * Decimal::ONE_HUNDRED).trunc();
+    let wanted_cents = cents(wanted);
+    let total_cents = cents(total_left);
+    let mut shares: Vec<(VatRate, Decimal, Decimal)> = left
+        .iter()
+        .filter(|(_, v)| v.is_sign_positive() && !v.is_zero())
+        .map(|(rate, v)| {
+            let exact = wanted_cents * cents(*v) / total_cents;
+            (*rate, exact.trunc(), exact - exact.trunc())
+        })
+        .collect();
+    let mut short = wanted_cents - shares.iter().map(|s| s.1).sum::<Decimal>();
+    let mut order: Vec<usize> = (0..shares.len()).collect();
+    order.sort_by(|a, b| shares[*b].2.cmp(&shares[*a].2));
+    for i in order {
+        if short <= Decimal::ZERO {
+            break;
+        }
+        shares[i].1 += Decimal::ONE;
+        short -= Decimal::ONE;
+    }
+    let reference =
+        Reference::new(AMOUNT_REFUND_REFERENCE).map_err(|_| OrderError::NothingToCredit)?;
+    let mut lines = Vec::new();
+    let mut breakdown = Vec::new();
+    for (rate, share_cents, _) in shares {
+        if share_cents.is_zero() {
+            continue;
+        }
+        let ttc = share_cents / Decimal::ONE_HUNDRED;
+        let base = (ttc / (Decimal::ONE + rate.percent() / Decimal::ONE_HUNDRED))
+            .round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
+        let base = Money::new(base).map_err(|_| OrderError::NothingToCredit)?;
+        let vat = Money::new(ttc - base.amount()).map_err(|_| OrderError::NothingToCredit)?;
+        lines.push(OrderLine {
+            product_id: Uuid::nil(),
+            reference: reference.clone(),
+            name: format!(
+                "Remboursement partiel (TVA {} %)",
+                rate.percent().normalize()
+            ),
+            quantity: 1,
+            unit_price_ht: base,
+            vat_rate: rate,
+            line_total_ht: base,
+        });
+        breakdown.push(VatLine {
+            rate,
+            base_ht: base,
+            vat,
+        });
+    }
+    let total_ht: Money = breakdown.iter().map(|l| l.base_ht).sum();
+    let total_vat: Money = breakdown.iter().map(|l| l.vat).sum();
+    let totals = Totals {
+        total_ht,
+        vat_breakdown: breakdown,
+        total_vat,
+        total_ttc: total_ht + total_vat,
+    };
+    Ok((lines, totals))
+}

@@ -1,0 +1,315 @@
+//! The invoice register: every invoice and credit note as issued (number, series and
+//! sequence, customer, lines, totals per rate, payment, stored PDF). The admin's register
+//! page, the accounting exports and the closures read it; its tables are in
+//! `migrations/0008_invoice_register.sql`.
+
+use async_trait::async_trait;
+use sqlx::types::Json;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use aggregates::{InvoiceSeriesEvent, OrderEvent, OrderLine, Totals};
+
+use crate::runtime::{Projection, ProjectionError};
+use crate::stream::{DomainEvent, Envelope};
+
+/// The projection.
+#[derive(Debug, Default)]
+pub struct InvoiceRegister;
+
+fn wire<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// A credit note's lines and totals, as asked for.
+type Credit = (Json<Vec<OrderLine>>, Json<Totals>, String);
+
+#[async_trait]
+impl Projection for InvoiceRegister {
+    fn name(&self) -> &'static str {
+        "invoice_register"
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        &[
+            "invoice_register",
+            "invoice_numbers",
+            "invoice_register_credits",
+            "invoice_register_orders",
+        ]
+    }
+
+    async fn apply(
+        &self,
+        conn: &mut PgConnection,
+        events: &[Envelope],
+    ) -> Result<(), ProjectionError> {
+        for e in events {
+            let position = e.raw.position;
+            let at = e.raw.recorded_at;
+            let aggregate_id = e.raw.aggregate_id.as_str();
+            match &e.event {
+                DomainEvent::InvoiceSeries(InvoiceSeriesEvent::InvoiceNumberAssigned {
+                    number,
+                    formatted,
+                    order_id,
+                    document_id,
+                    ..
+                }) => {
+                    sqlx::query(
+                        "insert into invoice_numbers
+                             (number, series, sequence, order_id, document_id, assigned_at)
+                         values ($1, $2, $3, $4, $5, $6)",
+                    )
+                    .bind(formatted)
+                    .bind(aggregate_id)
+                    .bind(i64::try_from(*number).unwrap_or(i64::MAX))
+                    .bind(order_id)
+                    .bind(document_id)
+                    .bind(at)
+                    .execute(&mut *conn)
+                    .await?;
+                }
+                DomainEvent::Order(event) => {
+                    let Ok(order_id) = aggregate_id.parse::<Uuid>() else {
+                        continue;
+                    };
+                    apply_order(conn, order_id, event, position, at).await?;
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+async fn apply_order(
+    conn: &mut PgConnection,
+    order_id: Uuid,
+    event: &OrderEvent,
+    position: i64,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<(), ProjectionError> {
+    match event {
+        OrderEvent::OrderPlaced {
+            order_number,
+            customer_email,
+            customer_name,
+            customer_phone,
+            pickup_location,
+            payment_method,
+            lines,
+            totals,
+            placed_at,
+            ..
+        } => {
+            sqlx::query(
+                "insert into invoice_register_orders
+                     (order_id, order_number, customer_name, customer_email, customer_phone,
+                      pickup_location, payment_method, lines, totals, placed_at)
+                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            )
+            .bind(order_id)
+            .bind(order_number)
+            .bind(customer_name)
+            .bind(customer_email.as_str())
+            .bind(customer_phone.as_str())
+            .bind(pickup_location)
+            .bind(wire(payment_method))
+            .bind(Json(lines))
+            .bind(Json(totals))
+            .bind(placed_at)
+            .execute(&mut *conn)
+            .await?;
+        }
+        OrderEvent::PaymentConfirmed {
+            provider,
+            reference,
+            paid_at,
+            ..
+        } => {
+            sqlx::query(
+                "update invoice_register_orders
+                 set payment_provider = $2, payment_reference = $3, paid_at = $4
+                 where order_id = $1",
+            )
+            .bind(order_id)
+            .bind(provider)
+            .bind(reference)
+            .bind(paid_at)
+            .execute(&mut *conn)
+            .await?;
+        }
+        OrderEvent::CreditNoteRequested {
+            credit_id,
+            lines,
+            totals,
+            reason,
+            ..
+        } => {
+            sqlx::query(
+                "insert into invoice_register_credits (credit_id, order_id, lines, totals, reason)
+                 values ($1, $2, $3, $4, $5)",
+            )
+            .bind(credit_id)
+            .bind(order_id)
+            .bind(Json(lines))
+            .bind(Json(totals))
+            .bind(reason)
+            .execute(&mut *conn)
+            .await?;
+        }
+        OrderEvent::InvoiceIssued { invoice_number } => {
+            let (lines, totals): (Json<Vec<OrderLine>>, Json<Totals>) = sqlx::query_as(
+                "select lines, totals from invoice_register_orders where order_id = $1",
+            )
+            .bind(order_id)
+            .fetch_one(&mut *conn)
+            .await?;
+            insert_document(
+                conn,
+                Document {
+                    number: invoice_number,
+                    kind: "invoice",
+                    order_id,
+                    credit_id: None,
+                    corrects: None,
+                    reason: None,
+                    lines: &lines.0,
+                    totals: &totals.0,
+                    position,
+                    at,
+                },
+            )
+            .await?;
+        }
+        OrderEvent::CreditNoteIssued {
+            credit_note_number,
+            invoice_number,
+            reason,
+            credit_id,
+        } => {
+            // Notes from before partial refunds took the whole order back.
+            let credit: Option<Credit> = match credit_id {
+                Some(id) => {
+                    sqlx::query_as(
+                        "select lines, totals, reason from invoice_register_credits
+                         where credit_id = $1",
+                    )
+                    .bind(id)
+                    .fetch_optional(&mut *conn)
+                    .await?
+                }
+                None => None,
+            };
+            let (lines, totals, reason) = match credit {
+                Some(credit) => credit,
+                None => {
+                    let (lines, totals): (Json<Vec<OrderLine>>, Json<Totals>) = sqlx::query_as(
+                        "select lines, totals from invoice_register_orders where order_id = $1",
+                    )
+                    .bind(order_id)
+                    .fetch_one(&mut *conn)
+                    .await?;
+                    (lines, totals, reason.clone())
+                }
+            };
+            insert_document(
+                conn,
+                Document {
+                    number: credit_note_number,
+                    kind: "credit_note",
+                    order_id,
+                    credit_id: *credit_id,
+                    corrects: Some(invoice_number),
+                    reason: Some(&reason),
+                    lines: &lines.0,
+                    totals: &totals.0,
+                    position,
+                    at,
+                },
+            )
+            .await?;
+        }
+        OrderEvent::DocumentStored {
+            number,
+            key,
+            sha256,
+            size,
+        } => {
+            sqlx::query(
+                "update invoice_register set pdf_key = $2, pdf_sha256 = $3, pdf_size = $4
+                 where number = $1",
+            )
+            .bind(number)
+            .bind(key)
+            .bind(sha256)
+            .bind(i64::try_from(*size).unwrap_or(i64::MAX))
+            .execute(&mut *conn)
+            .await?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+struct Document<'a> {
+    number: &'a str,
+    kind: &'static str,
+    order_id: Uuid,
+    credit_id: Option<Uuid>,
+    corrects: Option<&'a str>,
+    reason: Option<&'a str>,
+    lines: &'a [OrderLine],
+    totals: &'a Totals,
+    position: i64,
+    at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Adds a document to the register. Its number must have come from a series and its
+/// order must be known: anything else would be a hole in the register, so it stops the
+/// projection at this event instead.
+async fn insert_document(conn: &mut PgConnection, d: Document<'_>) -> Result<(), ProjectionError> {
+    let done = sqlx::query(
+        "insert into invoice_register
+             (number, kind, series, sequence, order_id, order_number, credit_id, corrects,
+              reason, issued_at, position, customer_name, customer_email, customer_phone,
+              pickup_location, lines, vat_breakdown, total_ht, total_vat, total_ttc,
+              payment_method, payment_provider, payment_reference, paid_at)
+         select $1, $2, n.series, n.sequence, o.order_id, o.order_number, $4, $5,
+                $6, $7, $8, o.customer_name, o.customer_email, o.customer_phone,
+                o.pickup_location, $9, $10, $11, $12, $13,
+                o.payment_method, o.payment_provider, o.payment_reference, o.paid_at
+         from invoice_register_orders o, invoice_numbers n
+         where o.order_id = $3 and n.number = $1",
+    )
+    .bind(d.number)
+    .bind(d.kind)
+    .bind(d.order_id)
+    .bind(d.credit_id)
+    .bind(d.corrects)
+    .bind(d.reason)
+    .bind(d.at)
+    .bind(d.position)
+    .bind(Json(d.lines))
+    .bind(Json(&d.totals.vat_breakdown))
+    .bind(d.totals.total_ht.amount())
+    .bind(d.totals.total_vat.amount())
+    .bind(d.totals.total_ttc.amount())
+    .execute(conn)
+    .await?;
+    if done.rows_affected() == 1 {
+        Ok(())
+    } else {
+        Err(ProjectionError::Event {
+            position: d.position,
+            message: format!(
+                "{} {} has no number from a series or no known order",
+                d.kind, d.number
+            ),
+        })
+    }
+}

@@ -1,0 +1,333 @@
+//! Invoice and credit note numbering against a real PostgreSQL: gapless under concurrency,
+//! the same number after a crash between the two steps, credit notes for cancellations and
+//! refunds, and a register that a rebuild reproduces row for row.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::sync::Arc;
+
+use aggregates::invoice_series::{series_id, InvoiceSeriesCommand, CREDIT_NOTES, INVOICES};
+use aggregates::metadata::EventMetadata;
+use aggregates::order::{OrderCommand, OrderLineInput, PaymentMethod, RefundLineInput};
+use aggregates::{Email, Language, Money, Phone, Reference, VatRate};
+use chrono::Utc;
+use comptoir::commands::{CommandBus, CommandError};
+use comptoir::process::Invoicer;
+use projections::Projector;
+use uuid::Uuid;
+
+use common::TestDb;
+
+fn money(s: &str) -> Money {
+    s.parse().unwrap()
+}
+
+/// Places an order for two products (20 % and 5.5 %) straight on the order stream.
+async fn place(bus: &CommandBus, n: usize) -> Uuid {
+    let order_id = Uuid::now_v7();
+    let line = |k: u128, quantity, price: &str, rate: &str| OrderLineInput {
+        product_id: Uuid::from_u128(k),
+        reference: Reference::new(&format!("REF-{k}")).unwrap(),
+        name: format!("Pièce {k}"),
+        quantity,
+        unit_price_ht: money(price),
+        vat_rate: rate.parse::<VatRate>().unwrap(),
+    };
+    let command = OrderCommand::PlaceOrder {
+        order_id,
+        order_number: format!("CMD-T-{n:05}"),
+        customer_email: Email::new("client@example.fr").unwrap(),
+        customer_name: format!("Client {n}"),
+        customer_phone: Phone::new("06 12 34 56 78").unwrap(),
+        pickup_location: "Atelier".into(),
+        payment_method: PaymentMethod::Pickup,
+        lines: vec![line(1, 2, "10.00", "20"), line(2, 1, "4.00", "5.5")],
+        placed_at: Utc::now(),
+        language: Language::Fr,
+    };
+    bus.orders
+        .execute(&order_id.to_string(), command, &EventMetadata::system())
+        .await
+        .unwrap();
+    order_id
+}
+
+/// 2 × 10.00 at 20 % + 4.00 at 5.5 %: 24.00 + 4.22 TTC.
+const ORDER_TTC: &str = "28.22";
+
+async fn pay(bus: &CommandBus, order_id: Uuid) {
+    let command = OrderCommand::ConfirmPayment {
+        provider: "pickup".into(),
+        reference: format!("counter-cash-{order_id}"),
+        amount: money(ORDER_TTC),
+        paid_at: Utc::now(),
+        provider_event_id: None,
+    };
+    bus.orders
+        .execute(&order_id.to_string(), command, &EventMetadata::system())
+        .await
+        .unwrap();
+}
+
+/// Runs every consumer until nothing is left to do.
+async fn settle(db: &TestDb) {
+    let projector = Projector::new(db.pool.clone(), comptoir::app::consumers(&db.bus()));
+    for _ in 0..4 {
+        projector.run_once().await.unwrap();
+    }
+}
+
+async fn register(db: &TestDb) -> Vec<(String, String, i64, Uuid, Option<String>, String)> {
+    sqlx::query_as(
+        "select number, kind, sequence, order_id, corrects, total_ttc::text
+         from invoice_register order by series, sequence",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn five_hundred_concurrent_payments_use_numbers_one_to_five_hundred_once() {
+    common::init_logs();
+    let db = TestDb::new().await;
+    let bus = db.bus();
+    let mut orders = Vec::new();
+    for n in 0..500 {
+        orders.push(place(&bus, n).await);
+    }
+    // Every payment at once.
+    let payments: Vec<_> = orders
+        .iter()
+        .map(|&id| {
+            let bus = bus.clone();
+            tokio::spawn(async move { pay(&bus, id).await })
+        })
+        .collect();
+    for payment in payments {
+        payment.await.unwrap();
+    }
+    // And the series itself asked for every number at once (as several invoicers racing
+    // would): conflicts on its stream are retried, never skipped or doubled.
+    let year = Invoicer::year_of(Utc::now());
+    let series = series_id(INVOICES, year);
+    let assignments: Vec<_> = orders
+        .iter()
+        .map(|&order_id| {
+            let bus: Arc<CommandBus> = bus.clone();
+            let series = series.clone();
+            tokio::spawn(async move {
+                let command = InvoiceSeriesCommand::AssignInvoiceNumber {
+                    prefix: INVOICES.to_owned(),
+                    year,
+                    order_id,
+                    document_id: None,
+                    format: None,
+                };
+                loop {
+                    let metadata = EventMetadata::process(Invoicer::NAME);
+                    match bus
+                        .invoice_series
+                        .execute(&series, command.clone(), &metadata)
+                        .await
+                    {
+                        Ok(()) => break,
+                        Err(CommandError::Conflict { .. }) => tokio::task::yield_now().await,
+                        Err(other) => panic!("{other}"),
+                    }
+                }
+            })
+        })
+        .collect();
+    for assignment in assignments {
+        assignment.await.unwrap();
+    }
+    settle(&db).await;
+
+    let rows = register(&db).await;
+    assert_eq!(rows.len(), 500);
+    let sequences: Vec<i64> = rows.iter().map(|r| r.2).collect();
+    assert_eq!(sequences, (1..=500).collect::<Vec<i64>>());
+    let mut invoiced: Vec<Uuid> = rows.iter().map(|r| r.3).collect();
+    invoiced.sort();
+    invoiced.dedup();
+    assert_eq!(invoiced.len(), 500, "one invoice per order");
+    for (number, kind, sequence, ..) in &rows {
+        assert_eq!(kind, "invoice");
+        assert_eq!(*number, format!("FA-{year}-{sequence:06}"));
+    }
+    // The orders agree with the register.
+    let mismatched: i64 = sqlx::query_scalar(
+        "select count(*) from orders o left join invoice_register r on r.order_id = o.order_id
+         where o.invoice_number is distinct from r.number",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(mismatched, 0);
+}
+
+#[tokio::test]
+async fn a_crash_between_numbering_and_recording_recovers_to_the_same_number() {
+    common::init_logs();
+    let db = TestDb::new().await;
+    let bus = db.bus();
+    let first = place(&bus, 1).await;
+    pay(&bus, first).await;
+    // The invoicer's first step happened (the series gave the number), then the process
+    // died before its checkpoint moved and before the order heard of it.
+    let year = Invoicer::year_of(Utc::now());
+    let command = InvoiceSeriesCommand::AssignInvoiceNumber {
+        prefix: INVOICES.to_owned(),
+        year,
+        order_id: first,
+        document_id: None,
+        format: None,
+    };
+    bus.invoice_series
+        .execute(
+            &series_id(INVOICES, year),
+            command,
+            &EventMetadata::process(Invoicer::NAME),
+        )
+        .await
+        .unwrap();
+    let order = bus.orders.load(&first.to_string()).await.unwrap();
+    assert_eq!(order.invoice_number(), None);
+
+    // On restart the invoicer runs over the payment again, then over the series' event.
+    settle(&db).await;
+    let expected = format!("FA-{year}-000001");
+    let order = bus.orders.load(&first.to_string()).await.unwrap();
+    assert_eq!(order.invoice_number(), Some(expected.as_str()));
+    let series = bus
+        .invoice_series
+        .load(&series_id(INVOICES, year))
+        .await
+        .unwrap();
+    assert_eq!(series.last_number(), 1, "no second number was taken");
+
+    // And once more from the very start: nothing new.
+    let before: i64 = sqlx::query_scalar("select count(*) from events")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    sqlx::query(
+        "update projection_checkpoints set last_position = 0, last_tx = 0 where name = 'invoicer'",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    settle(&db).await;
+    let after: i64 = sqlx::query_scalar("select count(*) from events")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(before, after);
+
+    // The next order gets the next number.
+    let second = place(&bus, 2).await;
+    pay(&bus, second).await;
+    settle(&db).await;
+    let order = bus.orders.load(&second.to_string()).await.unwrap();
+    assert_eq!(
+        order.invoice_number(),
+        Some(format!("FA-{year}-000002").as_str())
+    );
+}
+
+#[tokio::test]
+async fn refunds_and_cancellations_issue_credit_notes_in_their_own_series() {
+    common::init_logs();
+    let db = TestDb::new().await;
+    let bus = db.bus();
+    let staff = EventMetadata::system();
+    let year = Invoicer::year_of(Utc::now());
+
+    // An unpaid order cancelled: nothing was invoiced, nothing to credit.
+    let unpaid = place(&bus, 1).await;
+    let cancel = OrderCommand::CancelOrder {
+        reason: "changed their mind".into(),
+    };
+    bus.orders
+        .execute(&unpaid.to_string(), cancel.clone(), &staff)
+        .await
+        .unwrap();
+
+    // A paid order: one unit of the 20 % part refunded at the counter, then the rest
+    // cancelled.
+    let order = place(&bus, 2).await;
+    pay(&bus, order).await;
+    settle(&db).await;
+    let refund = OrderCommand::RefundLines {
+        credit_id: Uuid::now_v7(),
+        lines: vec![RefundLineInput {
+            product_id: Uuid::from_u128(1),
+            quantity: 1,
+        }],
+        reason: "pièce abîmée".into(),
+    };
+    bus.orders
+        .execute(&order.to_string(), refund, &staff)
+        .await
+        .unwrap();
+    settle(&db).await;
+    bus.orders
+        .execute(&order.to_string(), cancel, &staff)
+        .await
+        .unwrap();
+    settle(&db).await;
+
+    let invoice = format!("FA-{year}-000001");
+    let rows = register(&db).await;
+    let numbers: Vec<(&str, &str, Option<&str>, &str)> = rows
+        .iter()
+        .map(|r| (r.0.as_str(), r.1.as_str(), r.4.as_deref(), r.5.as_str()))
+        .collect();
+    assert_eq!(
+        numbers,
+        [
+            (
+                format!("AV-{year}-000001").as_str(),
+                "credit_note",
+                Some(invoice.as_str()),
+                "12.00"
+            ),
+            (
+                format!("AV-{year}-000002").as_str(),
+                "credit_note",
+                Some(invoice.as_str()),
+                "16.22"
+            ),
+            (invoice.as_str(), "invoice", None, ORDER_TTC),
+        ]
+    );
+    let order_state = bus.orders.load(&order.to_string()).await.unwrap();
+    assert!(order_state.lines_left_to_credit().is_empty());
+    let (status, credited): (String, String) =
+        sqlx::query_as("select payment_status, credited_ttc::text from orders where order_id = $1")
+            .bind(order)
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        (status.as_str(), credited.as_str()),
+        ("refunded", ORDER_TTC)
+    );
+    let series = bus
+        .invoice_series
+        .load(&series_id(CREDIT_NOTES, year))
+        .await
+        .unwrap();
+    assert_eq!(series.last_number(), 2);
+
+    // A rebuild of the register from the events gives the same rows.
+    let differences = projections::rebuild::compare_with_fresh(
+        &db.pool,
+        Arc::new(projections::views::invoices::InvoiceRegister),
+    )
+    .await
+    .unwrap();
+    assert!(differences.iter().all(|(_, n)| *n == 0), "{differences:?}");
+}
