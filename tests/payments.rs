@@ -537,3 +537,99 @@ async fn a_lapsed_or_failed_payment_cancels_the_order_and_releases_its_stock() {
     .unwrap();
     assert_eq!(reason, "payment expired");
 }
+
+/// A `charge.refunded` notice: `refunded` cents refunded so far on the charge of the
+/// payment `payment_intent`, naming the order in its metadata when `order_id` is given.
+fn charge_refunded(
+    event_id: &str,
+    order_id: Option<&str>,
+    payment_intent: &str,
+    refunded: i64,
+) -> String {
+    let mut charge: Value =
+        serde_json::from_str(include_str!("fixtures/stripe/charge.json")).unwrap();
+    let mut envelope: Value =
+        serde_json::from_str(include_str!("fixtures/stripe/event.json")).unwrap();
+    charge["amount"] = json!(21576);
+    charge["amount_captured"] = json!(21576);
+    charge["amount_refunded"] = json!(refunded);
+    charge["refunded"] = json!(refunded == 21576);
+    charge["captured"] = json!(true);
+    charge["currency"] = json!("eur");
+    charge["payment_intent"] = json!(payment_intent);
+    charge["metadata"] = match order_id {
+        Some(id) => json!({ "order_id": id }),
+        None => json!({}),
+    };
+    envelope["id"] = json!(event_id);
+    envelope["type"] = json!("charge.refunded");
+    envelope["created"] = json!(chrono::Utc::now().timestamp());
+    envelope["data"]["object"] = charge;
+    envelope.to_string()
+}
+
+#[tokio::test]
+async fn a_refund_made_in_stripe_issues_a_credit_note_for_what_is_new() {
+    let (base, received) = stand_in(false).await;
+    let shop = Shop::new(Some(base)).await;
+    let product = published_product(&shop.db.bus(), "PN-STRIPE-6", "89.90", 10).await;
+    let (_, placed) = shop.order(product, 2, "stripe").await;
+    let order_id = placed["orderId"].as_str().unwrap().to_owned();
+    // The payment carries the order id, so its charge (and a refund of it) names the order.
+    let requests = received.lock().unwrap().requests.clone();
+    assert_eq!(
+        requests[0].1.get("payment_intent_data[metadata][order_id]"),
+        Some(&order_id)
+    );
+    let completed = event("checkout.session.completed", "evt_paid_r", &order_id, true);
+    assert_eq!(
+        shop.webhook(&completed, signed(&completed)).await.0,
+        StatusCode::OK
+    );
+    shop.settle().await;
+
+    // 50 € refunded in Stripe's dashboard, the notice delivered twice.
+    let intent = "pi_1PgafyB7WZ01zgkWSjxsAJo3";
+    let first = charge_refunded("evt_refund_1", Some(&order_id), intent, 5000);
+    for _ in 0..2 {
+        let (status, body) = shop.webhook(&first, signed(&first)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    // The rest, in a notice without the order id (found by its payment), then an older
+    // notice arriving late.
+    let rest = charge_refunded("evt_refund_2", None, intent, 21576);
+    let (status, body) = shop.webhook(&rest, signed(&rest)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let late = charge_refunded("evt_refund_0", Some(&order_id), intent, 2000);
+    let (status, body) = shop.webhook(&late, signed(&late)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    shop.settle().await;
+
+    let year = comptoir::process::Invoicer::year_of(chrono::Utc::now());
+    let notes: Vec<(String, String, String)> = sqlx::query_as(
+        "select number, corrects, total_ttc::text from invoice_register
+         where kind = 'credit_note' order by sequence",
+    )
+    .fetch_all(&shop.db.pool)
+    .await
+    .unwrap();
+    let invoice = format!("FA-{year}-000001");
+    assert_eq!(
+        notes,
+        [
+            (
+                format!("AV-{year}-000001"),
+                invoice.clone(),
+                "50.00".to_owned()
+            ),
+            (format!("AV-{year}-000002"), invoice, "165.76".to_owned()),
+        ]
+    );
+    let status: String =
+        sqlx::query_scalar("select payment_status from orders where order_id = $1")
+            .bind(Uuid::parse_str(&order_id).unwrap())
+            .fetch_one(&shop.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(status, "refunded");
+}

@@ -5,6 +5,10 @@
 //! least once and in any order: each command carries the event's id, which the order
 //! records, so a repeated or late event changes nothing. A failure of our own (database
 //! down, a conflict that persists) answers 503, so Stripe delivers again later.
+//!
+//! A refund made in Stripe's dashboard arrives as `charge.refunded`, with the total refunded
+//! on the charge so far: the order takes back what is new since the last such notice with
+//! a credit note (a repeated or older notice changes nothing).
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -23,7 +27,7 @@ use crate::auth::{self, Attempt, SecurityEventKind};
 use crate::commands::CommandError;
 use crate::context::RequestContext;
 use crate::http::AppState;
-use crate::payments::stripe::SessionFacts;
+use crate::payments::stripe::{money_of, SessionFacts};
 
 /// The header Stripe signs its notifications with.
 const SIGNATURE: &str = "stripe-signature";
@@ -106,6 +110,16 @@ pub async fn payment(
             };
             send(&state, &facts, command, &metadata).await?
         }
+        EventObject::ChargeRefunded(charge) => {
+            let refund = Refund {
+                charge_id: charge.id.as_str().to_owned(),
+                currency: charge.currency.to_string(),
+                order_id: charge.metadata.get("order_id").cloned(),
+                payment_intent: charge.payment_intent.as_ref().map(|p| p.id().to_string()),
+                refunded_total: money_of(charge.amount_refunded),
+            };
+            refunded(&state, refund, &event_id, &metadata).await?
+        }
         _ => Outcome::Ignored("not an event this shop acts on"),
     };
     let answer = match handled {
@@ -116,6 +130,16 @@ pub async fn payment(
         }
     };
     Ok((StatusCode::OK, Json(answer)).into_response())
+}
+
+/// What a `charge.refunded` notice says.
+struct Refund {
+    charge_id: String,
+    currency: String,
+    order_id: Option<String>,
+    payment_intent: Option<String>,
+    /// Refunded on the charge so far.
+    refunded_total: aggregates::Money,
 }
 
 enum Outcome {
@@ -176,6 +200,52 @@ async fn fail(
         return send(state, facts, cancel, metadata).await;
     }
     Ok(outcome)
+}
+
+/// A refund made in Stripe: the charge names its order in its metadata (the checkout
+/// session puts the order id on the payment), else by its payment intent, the reference
+/// the payment was confirmed with.
+async fn refunded(
+    state: &AppState,
+    refund: Refund,
+    event_id: &str,
+    metadata: &EventMetadata,
+) -> Result<Outcome, ApiError> {
+    // Checkout sessions are opened in euros.
+    if !refund.currency.eq_ignore_ascii_case("eur") {
+        tracing::warn!(charge = %refund.charge_id, currency = %refund.currency, "refund in another currency");
+        return Ok(Outcome::Ignored(
+            "a refund in another currency than the payment's",
+        ));
+    }
+    let mut order_id = refund.order_id;
+    if order_id.is_none() {
+        if let Some(intent) = &refund.payment_intent {
+            order_id = sqlx::query_scalar::<_, uuid::Uuid>(
+                "select order_id from orders where payment_provider = 'stripe' and payment_reference = $1",
+            )
+            .bind(intent)
+            .fetch_optional(&state.pool)
+            .await
+            .map_err(|e| {
+                ApiError::Unavailable(format!("the order could not be looked up ({e}); deliver it again"))
+            })?
+            .map(|id| id.to_string());
+        }
+    }
+    let facts = SessionFacts {
+        session_id: refund.charge_id.clone(),
+        order_id,
+        reference: refund.charge_id,
+        amount: refund.refunded_total,
+        paid: true,
+    };
+    let command = OrderCommand::RecordProviderRefund {
+        credit_id: uuid::Uuid::now_v7(),
+        refunded_total: refund.refunded_total,
+        provider_event_id: Some(event_id.to_owned()),
+    };
+    send(state, &facts, command, metadata).await
 }
 
 /// Sends `command` to the session's order. An unknown order is acknowledged (logged); a

@@ -14,7 +14,7 @@ use rust_decimal::Decimal;
 use stripe::{Client, ClientBuilder, IdempotencyKey, RequestStrategy};
 use stripe_checkout::checkout_session::{
     CreateCheckoutSession, CreateCheckoutSessionLineItems, CreateCheckoutSessionLineItemsPriceData,
-    ProductData,
+    CreateCheckoutSessionPaymentIntentData, ProductData,
 };
 use stripe_checkout::{CheckoutSession, CheckoutSessionLocale, CheckoutSessionMode};
 use stripe_webhook::{Event, Webhook, WebhookError};
@@ -209,10 +209,14 @@ impl StripeGateway {
             ("order_id".to_owned(), order_id.to_string()),
             ("order_number".to_owned(), number.to_owned()),
         ]);
+        // On the payment too, so its charge (and a refund of it) names the order.
+        let mut payment = CreateCheckoutSessionPaymentIntentData::new();
+        payment.metadata = Some(metadata.clone());
         let mut request = CreateCheckoutSession::new()
             .mode(CheckoutSessionMode::Payment)
             .line_items(line_items)
             .metadata(metadata)
+            .payment_intent_data(payment)
             .client_reference_id(order_id.to_string())
             .success_url(fill(&self.settings.success_url))
             .cancel_url(fill(&self.settings.cancel_url))
