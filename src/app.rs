@@ -356,6 +356,11 @@ async fn serve(
         Duration::from_secs(30),
         shutdown_rx.clone(),
     )));
+    tasks.push(tokio::spawn(crate::closures::run(
+        bus.clone(),
+        Duration::from_secs(300),
+        shutdown_rx.clone(),
+    )));
     let shop = crate::shop::ShopProfile::default();
     shop.reload(&bus).await.map_err(AppError::Config)?;
     tasks.push(tokio::spawn(shop.clone().follow(

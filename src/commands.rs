@@ -14,7 +14,7 @@ use sqlx::PgPool;
 use aggregates::metadata::EventMetadata;
 use aggregates::services::{CatalogServices, ReviewServices, ShopSettingsServices, StaffServices};
 use aggregates::{
-    Category, InvoiceSeries, Order, Product, Review, ShopSettings, StaffAccount, Stock,
+    Category, Closures, InvoiceSeries, Order, Product, Review, ShopSettings, StaffAccount, Stock,
 };
 use projections::stream::{self, StreamPosition};
 
@@ -148,6 +148,7 @@ pub struct CommandBus {
     pub invoice_series: Handler<InvoiceSeries>,
     pub staff: Handler<StaffAccount>,
     pub settings: Handler<ShopSettings>,
+    pub closures: Handler<Closures>,
 }
 
 /// Attempts per command before a conflict is reported. Enough for dozens of buyers
@@ -174,6 +175,8 @@ impl CommandBus {
             invoice_series: Handler::new(&pool, (), Some(50), ATTEMPTS),
             staff: Handler::new(&pool, staff, None, ATTEMPTS),
             settings: Handler::new(&pool, settings, None, ATTEMPTS),
+            // One stream, a few events a day for years.
+            closures: Handler::new(&pool, (), Some(50), ATTEMPTS),
             pool,
         })
     }

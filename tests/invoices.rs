@@ -331,3 +331,97 @@ async fn refunds_and_cancellations_issue_credit_notes_in_their_own_series() {
     .unwrap();
     assert!(differences.iter().all(|(_, n)| *n == 0), "{differences:?}");
 }
+
+#[tokio::test]
+async fn days_close_with_the_register_totals_and_verify_against_it() {
+    common::init_logs();
+    let db = TestDb::new().await;
+    let bus = db.bus();
+    let staff = EventMetadata::system();
+    for n in 0..2 {
+        let order = place(&bus, n).await;
+        pay(&bus, order).await;
+        settle(&db).await;
+        if n == 1 {
+            let refund = OrderCommand::RefundLines {
+                credit_id: Uuid::now_v7(),
+                lines: vec![RefundLineInput {
+                    product_id: Uuid::from_u128(2),
+                    quantity: 1,
+                }],
+                reason: "retour".into(),
+            };
+            bus.orders
+                .execute(&order.to_string(), refund, &staff)
+                .await
+                .unwrap();
+        }
+    }
+    settle(&db).await;
+
+    // Today is not over: nothing to close yet.
+    let closed = comptoir::closures::close_due(&bus, Utc::now())
+        .await
+        .unwrap();
+    assert!(closed.is_empty(), "{closed:?}");
+    // Two days later, today and tomorrow are. Tomorrow's last event is today's closure:
+    // it waits for the seal chain to have sealed it.
+    let later = Utc::now() + chrono::Duration::days(2);
+    let today = comptoir::closures::paris_day(Utc::now());
+    let closed = comptoir::closures::close_due(&bus, later).await.unwrap();
+    assert_eq!(closed, [today]);
+    settle(&db).await;
+    let closed = comptoir::closures::close_due(&bus, later).await.unwrap();
+    assert_eq!(closed, [today.succ_opt().unwrap()]);
+    settle(&db).await;
+    assert!(comptoir::closures::close_due(&bus, later)
+        .await
+        .unwrap()
+        .is_empty());
+
+    let closures = bus
+        .closures
+        .load(aggregates::closure::CLOSURES_ID)
+        .await
+        .unwrap();
+    let total = closures.grand_total();
+    assert_eq!((total.invoices, total.credit_notes), (2, 1));
+    // Two orders of 28.22, less 4.00 + 5.5 % = 4.22 refunded.
+    assert_eq!(total.ttc.to_string(), "52.22");
+    let by_means: Vec<(String, String)> = total
+        .by_means
+        .iter()
+        .map(|m| (m.means.clone(), m.ttc.to_string()))
+        .collect();
+    assert_eq!(by_means, [("cash".to_owned(), "52.22".to_owned())]);
+
+    let check = projections::views::invoices::verify_closures(&db.pool)
+        .await
+        .unwrap();
+    assert!(check.problems.is_empty(), "{:?}", check.problems);
+    assert!(check.checked >= 2);
+
+    // A closure written past the aggregate with other totals is caught.
+    let (sequence, payload): (i64, String) = sqlx::query_as(
+        "select sequence, payload::text from events where aggregate_type = 'Closures'
+         order by sequence desc limit 1",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    let forged = payload.replacen("\"invoices\": 0", "\"invoices\": 7", 1);
+    assert_ne!(forged, payload);
+    sqlx::query(
+        "insert into events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
+         values ('Closures', 'closures', $1, 'PeriodClosed', '1.0', $2::json, '{}'::json)",
+    )
+    .bind(sequence + 1)
+    .bind(forged)
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    let check = projections::views::invoices::verify_closures(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(check.problems.len(), 1, "{:?}", check.problems);
+}

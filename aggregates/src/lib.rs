@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod category;
+pub mod closure;
 pub mod invoice_series;
 pub mod metadata;
 pub mod order;
@@ -18,6 +19,9 @@ pub mod values;
 mod test_support;
 
 pub use category::{Category, CategoryCommand, CategoryError, CategoryEvent};
+pub use closure::{
+    ClosureCommand, ClosureError, ClosureEvent, ClosureTotals, Closures, PeriodKind,
+};
 pub use invoice_series::{
     series_id, InvoiceSeries, InvoiceSeriesCommand, InvoiceSeriesError, InvoiceSeriesEvent,
 };

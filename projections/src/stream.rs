@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
 use aggregates::category::CategoryEvent;
+use aggregates::closure::ClosureEvent;
 use aggregates::invoice_series::InvoiceSeriesEvent;
 use aggregates::metadata::EventMetadata;
 use aggregates::order::OrderEvent;
@@ -156,6 +157,7 @@ pub enum DomainEvent {
     InvoiceSeries(InvoiceSeriesEvent),
     Staff(StaffAccountEvent),
     Settings(ShopSettingsEvent),
+    Closure(ClosureEvent),
     /// An aggregate type this build does not know (a newer writer, a retired aggregate).
     Other,
 }
@@ -196,6 +198,7 @@ impl Envelope {
             "InvoiceSeries" => parse(&raw).map(DomainEvent::InvoiceSeries),
             "StaffAccount" => parse(&raw).map(DomainEvent::Staff),
             "ShopSettings" => parse(&raw).map(DomainEvent::Settings),
+            "Closures" => parse(&raw).map(DomainEvent::Closure),
             _ => Ok(DomainEvent::Other),
         }
         .map_err(|source| DecodeError {

@@ -281,6 +281,18 @@ impl Session {
                 );
             }
         }
+        let closures = projections::views::invoices::verify_closures(&self.db.pool).await?;
+        if closures.problems.is_empty() {
+            say!(
+                "closures: {} period(s) match the register and the seal chain",
+                closures.checked
+            );
+        } else {
+            ok = false;
+            for problem in &closures.problems {
+                say!("closures: DIFFERS: {problem}");
+            }
+        }
         Ok(ok)
     }
 }

@@ -355,6 +355,7 @@ impl Names {
                 DomainEvent::Category(_)
                 | DomainEvent::InvoiceSeries(_)
                 | DomainEvent::Settings(_)
+                | DomainEvent::Closure(_)
                 | DomainEvent::Other => {}
             }
             if let DomainEvent::InvoiceSeries(InvoiceSeriesEvent::InvoiceNumberAssigned {
@@ -1226,6 +1227,8 @@ impl Narrator {
                 plain(what)
             }
             DomainEvent::Settings(event) => plain(self.settings(event)),
+            // Told by the stored summary until the register pages narrate closures.
+            DomainEvent::Closure(_) => None,
             // An aggregate type this build does not know: the caller falls back (the audit
             // trail shows the projection's stored summary).
             DomainEvent::Other => None,

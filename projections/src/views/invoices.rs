@@ -313,3 +313,159 @@ async fn insert_document(conn: &mut PgConnection, d: Document<'_>) -> Result<(),
         })
     }
 }
+
+/// How a document was paid, in one word: `stripe`, or for a payment at the counter the
+/// means its reference names (`counter-cash-…` is `cash`; also `card`, `cheque`), else the
+/// provider's name; `unpaid` without a payment.
+pub fn payment_means(provider: Option<&str>, reference: Option<&str>) -> String {
+    let counter = reference
+        .and_then(|r| r.strip_prefix("counter-"))
+        .and_then(|rest| rest.split('-').next())
+        .filter(|m| !m.is_empty());
+    match (provider, counter) {
+        (Some("pickup"), Some(means)) => means.to_owned(),
+        (Some(provider), _) => provider.to_owned(),
+        (None, _) => "unpaid".to_owned(),
+    }
+}
+
+/// What the register's invoices and credit notes issued in `[from, until)` add up to:
+/// credit notes count negative. The closures record it, and `replay verify` recomputes it.
+pub async fn period_totals(
+    conn: &mut PgConnection,
+    from: chrono::DateTime<chrono::Utc>,
+    until: chrono::DateTime<chrono::Utc>,
+) -> Result<aggregates::ClosureTotals, sqlx::Error> {
+    use aggregates::closure::{MeansTotal, RateTotal};
+    use aggregates::{ClosureTotals, VatLine};
+    use rust_decimal::Decimal;
+    use std::collections::BTreeMap;
+
+    type Row = (String, Option<String>, Option<String>, Json<Vec<VatLine>>);
+    let rows: Vec<Row> = sqlx::query_as(
+        "select kind, payment_provider, payment_reference, vat_breakdown
+         from invoice_register where issued_at >= $1 and issued_at < $2
+         order by position",
+    )
+    .bind(from)
+    .bind(until)
+    .fetch_all(conn)
+    .await?;
+    let mut totals = ClosureTotals::default();
+    let mut rates: BTreeMap<aggregates::VatRate, RateTotal> = BTreeMap::new();
+    let mut means: BTreeMap<String, Decimal> = BTreeMap::new();
+    for (kind, provider, reference, breakdown) in rows {
+        let sign = if kind == "credit_note" {
+            totals.credit_notes += 1;
+            Decimal::NEGATIVE_ONE
+        } else {
+            totals.invoices += 1;
+            Decimal::ONE
+        };
+        let mut document_ttc = Decimal::ZERO;
+        for line in breakdown.0 {
+            let (ht, vat) = (sign * line.base_ht.amount(), sign * line.vat.amount());
+            let entry = rates.entry(line.rate).or_insert_with(|| RateTotal {
+                rate: line.rate,
+                ht: Decimal::ZERO,
+                vat: Decimal::ZERO,
+                ttc: Decimal::ZERO,
+            });
+            entry.ht += ht;
+            entry.vat += vat;
+            entry.ttc += ht + vat;
+            totals.ht += ht;
+            totals.vat += vat;
+            document_ttc += ht + vat;
+        }
+        totals.ttc += document_ttc;
+        *means
+            .entry(payment_means(provider.as_deref(), reference.as_deref()))
+            .or_default() += document_ttc;
+    }
+    totals.by_rate = rates.into_values().collect();
+    totals.by_means = means
+        .into_iter()
+        .map(|(means, ttc)| MeansTotal { means, ttc })
+        .collect();
+    Ok(totals)
+}
+
+/// What `replay verify` found about the closures.
+#[derive(Debug, Default)]
+pub struct ClosureCheck {
+    /// Periods checked.
+    pub checked: usize,
+    /// What does not match, in words.
+    pub problems: Vec<String>,
+}
+
+/// Checks every recorded closure against the register and the seal chain: a day's totals
+/// are recomputed from the register's documents of that day, a month's and a year's are
+/// the sums of their days, and each closure's last seal is the seal chain's at its last
+/// position.
+pub async fn verify_closures(pool: &sqlx::PgPool) -> Result<ClosureCheck, sqlx::Error> {
+    use aggregates::{ClosureEvent, ClosureTotals, PeriodKind};
+
+    let payloads: Vec<(i64, String)> = sqlx::query_as(
+        "select position, payload::text from events where aggregate_type = 'Closures'
+         order by position",
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut conn = pool.acquire().await?;
+    let mut check = ClosureCheck::default();
+    // Recomputed day totals, in order, to sum months and years from.
+    let mut days: Vec<(chrono::DateTime<chrono::Utc>, ClosureTotals)> = Vec::new();
+    for (position, payload) in payloads {
+        let Ok(ClosureEvent::PeriodClosed {
+            kind,
+            period,
+            from,
+            until,
+            totals,
+            last_position,
+            last_seal,
+            ..
+        }) = serde_json::from_str::<ClosureEvent>(&payload)
+        else {
+            check
+                .problems
+                .push(format!("closure at position {position} cannot be read"));
+            continue;
+        };
+        check.checked += 1;
+        let expected = match kind {
+            PeriodKind::Day => {
+                let recomputed = period_totals(&mut conn, from, until).await?;
+                days.push((from, recomputed.clone()));
+                recomputed
+            }
+            PeriodKind::Month | PeriodKind::Year => days
+                .iter()
+                .filter(|(start, _)| *start >= from && *start < until)
+                .fold(ClosureTotals::default(), |sum, (_, t)| sum.plus(t)),
+        };
+        if expected != totals {
+            check.problems.push(format!(
+                "{period}: closed at {} TTC ({} invoices, {} credit notes), the register says {} TTC ({} invoices, {} credit notes)",
+                totals.ttc, totals.invoices, totals.credit_notes,
+                expected.ttc, expected.invoices, expected.credit_notes
+            ));
+        }
+        let seal: Option<Vec<u8>> = if last_position == 0 {
+            Some(crate::seal::GENESIS.to_vec())
+        } else {
+            sqlx::query_scalar("select seal from seals where position = $1")
+                .bind(last_position)
+                .fetch_optional(&mut *conn)
+                .await?
+        };
+        if seal.as_deref().map(hex::encode).as_deref() != Some(last_seal.as_str()) {
+            check.problems.push(format!(
+                "{period}: the seal recorded for position {last_position} is not the seal chain's"
+            ));
+        }
+    }
+    Ok(check)
+}

@@ -192,6 +192,22 @@ pub fn summarize(envelope: &Envelope, label: Option<&str>) -> String {
             }
         },
         DomainEvent::Settings(event) => settings_summary(event),
+        DomainEvent::Closure(aggregates::ClosureEvent::PeriodClosed {
+            kind,
+            period,
+            totals,
+            ..
+        }) => format!(
+            "closed the {} {period}: {} invoice(s), {} credit note(s), {} TTC",
+            match kind {
+                aggregates::PeriodKind::Day => "day",
+                aggregates::PeriodKind::Month => "month",
+                aggregates::PeriodKind::Year => "year",
+            },
+            totals.invoices,
+            totals.credit_notes,
+            totals.ttc
+        ),
         DomainEvent::Other => format!(
             "{} on {} {}",
             envelope.raw.event_type, envelope.raw.aggregate_type, s

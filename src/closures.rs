@@ -1,0 +1,226 @@
+//! The closing process: every day of the shop's life is closed once it is over (Paris
+//! time) and everything recorded during it has reached the invoice register. Months and
+//! years close with their last day (see `aggregates::closure`). It runs beside `serve`
+//! every few minutes; the owner can run it at once from the admin.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc, Weekday};
+use tokio::sync::watch;
+
+use aggregates::closure::{ClosureCommand, CLOSURES_ID};
+use aggregates::metadata::EventMetadata;
+use projections::seal::GENESIS;
+
+use crate::commands::{CommandBus, CommandError};
+
+/// The process's name (its actor, `process:closer`).
+pub const NAME: &str = "closer";
+
+/// How long after a day's end its closure waits, so that transactions begun before
+/// midnight have committed and been read.
+pub const GRACE: chrono::Duration = chrono::Duration::minutes(5);
+
+/// The last `weekday` of `month` in `year`.
+fn last_weekday(year: i32, month: u32, weekday: Weekday) -> NaiveDate {
+    let next = if month == 12 {
+        NaiveDate::from_ymd_opt(year + 1, 1, 1)
+    } else {
+        NaiveDate::from_ymd_opt(year, month + 1, 1)
+    }
+    .unwrap_or(NaiveDate::MIN);
+    let mut day = next.pred_opt().unwrap_or(next);
+    while day.weekday() != weekday {
+        day = day.pred_opt().unwrap_or(day);
+    }
+    day
+}
+
+/// Paris's offset from UTC at `at`, in hours: 2 from the last Sunday of March to the last
+/// Sunday of October (01:00 UTC both), else 1 (the EU rule since 1996).
+pub fn paris_offset(at: DateTime<Utc>) -> i64 {
+    let year = at.year();
+    let at_one =
+        |day: NaiveDate| Utc.from_utc_datetime(&day.and_hms_opt(1, 0, 0).unwrap_or_default());
+    let summer = at_one(last_weekday(year, 3, Weekday::Sun));
+    let winter = at_one(last_weekday(year, 10, Weekday::Sun));
+    if at >= summer && at < winter {
+        2
+    } else {
+        1
+    }
+}
+
+/// The calendar day in Paris at `at`.
+pub fn paris_day(at: DateTime<Utc>) -> NaiveDate {
+    (at + chrono::Duration::hours(paris_offset(at))).date_naive()
+}
+
+/// The instant `day` starts in Paris.
+pub fn paris_midnight(day: NaiveDate) -> DateTime<Utc> {
+    let naive = Utc.from_utc_datetime(&day.and_hms_opt(0, 0, 0).unwrap_or_default());
+    // The offset in force just before midnight local time is the one of midnight itself:
+    // changes happen at 01:00 UTC, never around midnight.
+    naive - chrono::Duration::hours(paris_offset(naive - chrono::Duration::hours(2)))
+}
+
+/// Why closing stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum CloseError {
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("{0}")]
+    Command(String),
+}
+
+/// Closes every day that is over, in order, up to the day before `now` (Paris), as far as
+/// the register and the seal chain have caught up. Returns the days closed.
+pub async fn close_due(bus: &CommandBus, now: DateTime<Utc>) -> Result<Vec<NaiveDate>, CloseError> {
+    let closures = bus
+        .closures
+        .load(CLOSURES_ID)
+        .await
+        .map_err(|e| CloseError::Command(e.to_string()))?;
+    let first = match closures.last_day() {
+        Some(last) => last.succ_opt(),
+        None => {
+            let first: Option<DateTime<Utc>> =
+                sqlx::query_scalar("select min(recorded_at) from events")
+                    .fetch_one(&bus.pool)
+                    .await?;
+            first.map(paris_day)
+        }
+    };
+    let Some(mut day) = first else {
+        return Ok(Vec::new());
+    };
+    let mut closed = Vec::new();
+    loop {
+        let from = paris_midnight(day);
+        let Some(next) = day.succ_opt() else { break };
+        let until = paris_midnight(next);
+        if now < until + GRACE {
+            break;
+        }
+        let mut conn = bus.pool.acquire().await?;
+        let last_position: i64 = sqlx::query_scalar(
+            "select coalesce(max(position), 0) from events where recorded_at < $1",
+        )
+        .bind(until)
+        .fetch_one(&mut *conn)
+        .await?;
+        // Wait for the register (totals) and the seal chain (the last event's seal).
+        let behind: i64 = sqlx::query_scalar(
+            "select count(*) from (values ('invoice_register'), ('seal_chain')) as needed(name)
+             left join projection_checkpoints c using (name)
+             where coalesce(c.last_position, 0) < $1",
+        )
+        .bind(last_position)
+        .fetch_one(&mut *conn)
+        .await?;
+        if behind > 0 {
+            tracing::debug!(%day, last_position, "closure waits for the register and the seal chain");
+            break;
+        }
+        let last_seal = if last_position == 0 {
+            hex::encode(GENESIS)
+        } else {
+            let seal: Vec<u8> = sqlx::query_scalar("select seal from seals where position = $1")
+                .bind(last_position)
+                .fetch_one(&mut *conn)
+                .await?;
+            hex::encode(seal)
+        };
+        let totals = projections::views::invoices::period_totals(&mut conn, from, until).await?;
+        drop(conn);
+        let command = ClosureCommand::CloseDay {
+            day,
+            from,
+            until,
+            totals,
+            last_position,
+            last_seal,
+        };
+        match bus
+            .closures
+            .execute(CLOSURES_ID, command, &EventMetadata::process(NAME))
+            .await
+        {
+            Ok(()) => closed.push(day),
+            Err(CommandError::Refused(error)) => {
+                return Err(CloseError::Command(format!("closing {day}: {error}")))
+            }
+            Err(error) => return Err(CloseError::Command(error.to_string())),
+        }
+        day = next;
+    }
+    Ok(closed)
+}
+
+/// Closes what is due every `every`, until `shutdown`.
+pub async fn run(
+    bus: std::sync::Arc<CommandBus>,
+    every: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        // Catching up several days, each waits for the previous closure to be sealed:
+        // come back soon while days are being closed.
+        let pause = match close_due(&bus, Utc::now()).await {
+            Ok(days) if !days.is_empty() => {
+                tracing::info!(?days, "periods closed");
+                Duration::from_secs(5).min(every)
+            }
+            Ok(_) => every,
+            Err(error) => {
+                tracing::warn!(%error, "closing failed; will try again");
+                every
+            }
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(pause) => {}
+            _ = shutdown.changed() => return,
+        }
+        if *shutdown.borrow() {
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn paris_days_follow_summer_time() {
+        // 2026: summer time from 29 March to 25 October.
+        assert_eq!(paris_offset(utc("2026-03-29T00:59:59Z")), 1);
+        assert_eq!(paris_offset(utc("2026-03-29T01:00:00Z")), 2);
+        assert_eq!(paris_offset(utc("2026-10-25T00:59:59Z")), 2);
+        assert_eq!(paris_offset(utc("2026-10-25T01:00:00Z")), 1);
+        let day = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        assert_eq!(
+            paris_midnight(day("2026-11-23")),
+            utc("2026-11-22T23:00:00Z")
+        );
+        assert_eq!(
+            paris_midnight(day("2026-07-14")),
+            utc("2026-07-13T22:00:00Z")
+        );
+        // The day clocks go forward is 23 hours long, the day they go back 25.
+        let length = |s: &str| {
+            let d = day(s);
+            (paris_midnight(d.succ_opt().unwrap()) - paris_midnight(d)).num_hours()
+        };
+        assert_eq!(length("2026-03-29"), 23);
+        assert_eq!(length("2026-10-25"), 25);
+        assert_eq!(length("2026-11-23"), 24);
+        assert_eq!(paris_day(utc("2026-12-31T23:30:00Z")), day("2027-01-01"));
+        assert_eq!(paris_day(utc("2026-07-14T21:59:00Z")), day("2026-07-14"));
+    }
+}
