@@ -21,6 +21,7 @@ use aggregates::Actor;
 use common::{place, published_product, TestDb};
 use comptoir::admin::AdminSettings;
 use comptoir::http::{router, AppState};
+use comptoir::media::Media;
 use projections::Projector;
 
 const PASSWORD: &str = "une phrase de passe solide";
@@ -30,6 +31,9 @@ struct Admin {
     app: Router,
     /// This site's origin as browsers send it (https unless cookies are not `Secure`).
     origin: &'static str,
+    /// Product images, in a folder of this test's own.
+    media: Media,
+    _media_dir: tempfile::TempDir,
     _stop: watch::Sender<bool>,
 }
 
@@ -69,8 +73,11 @@ impl Admin {
         } else {
             "http://shop.test"
         };
+        let media_dir = tempfile::tempdir().unwrap();
+        let media = Media::local(media_dir.path());
         let state = AppState {
             admin: settings,
+            media: media.clone(),
             ..common::state(&db)
         };
         let (stop, stopped) = watch::channel(false);
@@ -79,6 +86,8 @@ impl Admin {
             app: router(state),
             db,
             origin,
+            media,
+            _media_dir: media_dir,
             _stop: stop,
         }
     }
@@ -158,6 +167,55 @@ impl Admin {
             .header(header::HOST, "shop.test")
             .header(header::ORIGIN, self.origin)
             .body(Body::from(body))
+            .unwrap();
+        self.send(browser, request).await
+    }
+
+    /// An image upload as a browser without JavaScript sends it: a multipart form, the
+    /// token in its first field, the file in `file`.
+    async fn upload_form(
+        &self,
+        browser: &mut Browser,
+        product: Uuid,
+        name: &str,
+        bytes: &[u8],
+    ) -> Answer {
+        let boundary = "----WebKitFormBoundaryComptoirAdmin";
+        let mut body = format!(
+            "--{boundary}\r\ncontent-disposition: form-data; name=\"_csrf\"\r\n\r\n{}\r\n\
+             --{boundary}\r\ncontent-disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
+             content-type: application/octet-stream\r\n\r\n",
+            browser.csrf
+        )
+        .into_bytes();
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri(format!("/admin/products/{product}/images"))
+            .header(
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .header(header::ACCEPT, "text/html,application/xhtml+xml")
+            .header(header::HOST, "shop.test")
+            .header(header::ORIGIN, self.origin)
+            .body(Body::from(body))
+            .unwrap();
+        self.send(browser, request).await
+    }
+
+    /// A JSON call as the images tab's script makes it (the token in the header).
+    async fn post_json(&self, browser: &mut Browser, path: &str, json: String) -> Answer {
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri(path)
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::ACCEPT, "application/json")
+            .header(header::HOST, "shop.test")
+            .header(header::ORIGIN, self.origin)
+            .header("x-csrf-token", browser.csrf.clone())
+            .body(Body::from(json))
             .unwrap();
         self.send(browser, request).await
     }
@@ -292,6 +350,27 @@ async fn every_admin_route_answers_each_role_as_the_matrix_says() {
         )
         .await
         .unwrap();
+    // Two images: one to move and describe, one to delete.
+    let photo = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/images/tyre.jpg"
+    ))
+    .unwrap();
+    let drawing = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/images/lever.png"
+    ))
+    .unwrap();
+    let system = aggregates::EventMetadata::system();
+    let bus = admin.db.bus();
+    let image = comptoir::media::upload(&admin.media, &bus, product, photo.clone(), None, &system)
+        .await
+        .unwrap()
+        .id;
+    let doomed = comptoir::media::upload(&admin.media, &bus, product, drawing, None, &system)
+        .await
+        .unwrap()
+        .id;
     // Every page, with what it needs (None: any signed-in staff member).
     let pages: Vec<(String, Option<Permission>)> = vec![
         ("/admin".into(), None),
@@ -351,6 +430,8 @@ async fn every_admin_route_answers_each_role_as_the_matrix_says() {
         ("/admin/outbox".into(), Some(Permission::ManageEmails)),
         ("/admin/outbox?status=failed".into(), Some(Permission::ManageEmails)),
         (format!("/admin/products/{product}/images/list"), Some(Permission::ViewCatalog)),
+        (format!("/admin/products/{product}/images?part=list"), Some(Permission::ViewCatalog)),
+        (format!("/admin/products/{product}/images/{image}/delete"), Some(Permission::EditCatalog)),
         (format!("/admin/settings/pickup-locations/{location}"), Some(Permission::ManageSettings)),
         (format!("/admin/settings/pickup-locations/{location}/remove"), Some(Permission::ManageSettings)),
         ("/admin/customers?q=client&email=client%40example.fr".into(), Some(Permission::ViewCustomers)),
@@ -511,6 +592,23 @@ async fn every_admin_route_answers_each_role_as_the_matrix_says() {
             vec![],
             Permission::ManageSettings,
         ),
+        // The images tab's plain forms (a browser without JavaScript).
+        (
+            format!("/admin/products/{product}/images/{image}/move"),
+            vec![("direction", "down")],
+            Permission::EditCatalog,
+        ),
+        (
+            format!("/admin/products/{product}/images/{image}/alt"),
+            vec![("alt", "Pneu, vue de face")],
+            Permission::EditCatalog,
+        ),
+        // Deleted by the first allowed role; "already gone" for the next ones.
+        (
+            format!("/admin/products/{product}/images/{doomed}/delete"),
+            vec![],
+            Permission::EditCatalog,
+        ),
     ];
     for (role, browser) in &mut browsers {
         for (path, fields, permission) in &actions {
@@ -527,6 +625,70 @@ async fn every_admin_route_answers_each_role_as_the_matrix_says() {
             }
         }
     }
+    // The upload (a multipart form) and the order (JSON from the tab's script): refused
+    // roles get 403 and add nothing.
+    let mut uploads = 0;
+    for (role, browser) in &mut browsers {
+        let allowed = role.may(Permission::EditCatalog);
+        let answer = admin
+            .upload_form(browser, product, "tyre.jpg", &photo)
+            .await;
+        if allowed {
+            assert_eq!(
+                answer.status,
+                StatusCode::SEE_OTHER,
+                "{role:?} upload: {}",
+                answer.body
+            );
+            assert_eq!(
+                answer.location(),
+                format!("/admin/products/{product}/images")
+            );
+            uploads += 1;
+        } else {
+            assert_eq!(answer.status, StatusCode::FORBIDDEN, "{role:?} upload");
+        }
+        let current: Vec<String> = comptoir::media::list(&admin.media, &bus, product)
+            .await
+            .unwrap()
+            .iter()
+            .rev()
+            .map(|i| format!("\"{}\"", i.id))
+            .collect();
+        let answer = admin
+            .post_json(
+                browser,
+                &format!("/admin/products/{product}/images/order"),
+                format!("{{\"imageIds\":[{}]}}", current.join(",")),
+            )
+            .await;
+        if allowed {
+            assert_eq!(
+                answer.status,
+                StatusCode::OK,
+                "{role:?} order: {}",
+                answer.body
+            );
+            assert!(answer.body.contains("\"images\""), "{}", answer.body);
+        } else {
+            assert_eq!(answer.status, StatusCode::FORBIDDEN, "{role:?} order");
+            assert!(answer.body.contains("\"forbidden\""), "{}", answer.body);
+        }
+    }
+    assert!(uploads > 0, "some role may change the catalog");
+    let images = comptoir::media::list(&admin.media, &bus, product)
+        .await
+        .unwrap();
+    assert_eq!(
+        images.len(),
+        1 + uploads,
+        "the two first images less the deleted one, and one per allowed upload"
+    );
+    assert!(images.iter().all(|i| i.id != doomed));
+    assert_eq!(
+        images.iter().find(|i| i.id == image).unwrap().alt,
+        "Pneu, vue de face"
+    );
     // Last, for everyone: "log out everywhere" is every staff member's right.
     for (role, browser) in &mut browsers {
         let answer = admin.post(browser, "/admin/sessions/end-all", &[]).await;

@@ -1,10 +1,12 @@
 //! The staff admin in a real browser: `comptoir serve --demo`, then `tests/browser/e2e.mjs`
 //! drives Debian's headless Chromium through it with playwright-core (sign-in, dashboard,
-//! categories, a product with live validation, publication, stock, the public API, orders
-//! placed through the API and walked to completion or cancelled in the admin, reviews
-//! moderated, the audit trail, a support account that may look but not change, preferences,
-//! sign-out), on a desktop and on a phone, then with JavaScript off, then through
-//! axe-core's WCAG 2.1 A/AA rules on every page in both themes.
+//! categories, a product with live validation, publication, stock, the public API, the
+//! product's images (real photos from `tests/fixtures/images` dropped or picked, a progress
+//! bar each, reordered by dragging and with the move buttons, an alt text, a deletion),
+//! orders placed through the API and walked to completion or cancelled in the admin,
+//! reviews moderated, the audit trail, a support account that may look but not change,
+//! preferences, sign-out), on a desktop and on a phone, then with JavaScript off, then
+//! through axe-core's WCAG 2.1 A/AA rules on every page in both themes.
 //! Screenshots go to `screenshots/` at the root of the repository.
 //!
 //! Needs `/usr/bin/chromium` and `tests/browser/node_modules`: the test runs

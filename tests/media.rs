@@ -565,6 +565,8 @@ struct App {
     app: Router,
     cookie: String,
     csrf: String,
+    /// Stops the projector (the product pages read its views).
+    _stop: tokio::sync::watch::Sender<bool>,
 }
 
 impl App {
@@ -581,11 +583,15 @@ impl App {
             ..common::state(&db)
         };
         let app = comptoir::http::router(state);
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        projections::Projector::new(db.pool.clone(), comptoir::app::consumers(&db.bus()))
+            .spawn(stopped);
         let mut app = App {
             db,
             app,
             cookie: String::new(),
             csrf: String::new(),
+            _stop: stop,
         };
         comptoir::auth::create_account(
             &app.db.bus(),
@@ -693,14 +699,272 @@ impl App {
         .into_bytes();
         body.extend_from_slice(bytes);
         body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-        let request = self.call(
+        let mut request = self.call(
             Method::POST,
             &format!("/admin/products/{product}/images"),
             &format!("multipart/form-data; boundary={boundary}"),
             body,
         );
+        // As the images tab's script asks: a JSON answer.
+        request
+            .headers_mut()
+            .insert(header::ACCEPT, "application/json".parse().unwrap());
         self.json(request).await
     }
+
+    /// The upload form as a browser without JavaScript posts it: multipart, the token in
+    /// its first field (`token` says which), every file in a `file` field, no htmx header.
+    fn upload_form(
+        &self,
+        product: Uuid,
+        token: &str,
+        files: &[(&str, &[u8])],
+        alt: &str,
+    ) -> Request<Body> {
+        // Mixed case, as browsers make them: a boundary is compared as sent.
+        let boundary = "----ComptoirFormBoundaryQx7Z";
+        let mut body = Vec::new();
+        let mut text_field = |name: &str, value: &str| {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\ncontent-disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+                )
+                .as_bytes(),
+            );
+        };
+        text_field("_csrf", token);
+        text_field("alt", alt);
+        for (name, bytes) in files {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\ncontent-disposition: form-data; name=\"file\"; filename=\"{name}\"\r\ncontent-type: application/octet-stream\r\n\r\n"
+                )
+                .as_bytes(),
+            );
+            body.extend_from_slice(bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        Request::builder()
+            .method(Method::POST)
+            .uri(format!("/admin/products/{product}/images"))
+            .header(
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .header(header::ACCEPT, "text/html,application/xhtml+xml,*/*;q=0.8")
+            .header(header::HOST, "shop.test")
+            .header(header::ORIGIN, "http://shop.test")
+            .body(Body::from(body))
+            .unwrap()
+    }
+
+    /// Waits until the product's page can be shown (the projector runs beside the test).
+    async fn product_shown(&mut self, product: Uuid) {
+        for _ in 0..200 {
+            let (status, _) = self.page(&format!("/admin/products/{product}")).await;
+            if status == StatusCode::OK {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the product {product} never reached its view");
+    }
+
+    /// A GET of an admin page, as text.
+    async fn page(&mut self, path: &str) -> (StatusCode, String) {
+        let (status, _, body) = self
+            .send(Request::get(path).body(Body::empty()).unwrap())
+            .await;
+        (status, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    /// A plain form post: 303 to the images tab, whose page (with its toast) is returned.
+    async fn form_post(&mut self, product: Uuid, request: Request<Body>) -> String {
+        let (status, headers, body) = self.send(request).await;
+        assert_eq!(
+            status,
+            StatusCode::SEE_OTHER,
+            "{}",
+            String::from_utf8_lossy(&body)
+        );
+        let tab = format!("/admin/products/{product}/images");
+        assert_eq!(headers[header::LOCATION], tab.as_str());
+        let (status, page) = self.page(&tab).await;
+        assert_eq!(status, StatusCode::OK);
+        page
+    }
+}
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(format!(
+        "{}/tests/fixtures/images/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+/// The ids of the images in the order the images tab lists them.
+fn listed(page: &str) -> Vec<String> {
+    page.split("data-image-id=\"")
+        .skip(1)
+        .map(|rest| rest[..36].to_owned())
+        .collect()
+}
+
+/// The text of the toast(s) a page shows after a redirect.
+fn toasts(page: &str) -> String {
+    page.split("class=\"toast toast-")
+        .skip(1)
+        .map(|rest| {
+            let start = rest.find("<span>").map_or(0, |at| at + "<span>".len());
+            let end = rest[start..]
+                .find("</span>")
+                .map_or(rest.len(), |at| start + at);
+            rest[start..end].to_owned()
+        })
+        .collect::<Vec<_>>()
+        .join(" | ")
+}
+
+/// Without JavaScript, on either store: the tab's upload form (several files, one refused),
+/// the move buttons, the alt text form, the deletion through its confirmation page.
+async fn the_plain_forms_work(media: Media) {
+    let mut app = App::new(media.clone()).await;
+    let bus = app.db.bus();
+    let product = published_product(&bus, "PN-NOJS", "10.00", 0).await;
+    app.product_shown(product).await;
+    let tab = format!("/admin/products/{product}/images");
+    let (status, page) = app.page(&tab).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Aucune image pour ce produit."), "{page}");
+
+    // One photo: 303 to the tab, which lists it and says so.
+    let token = app.csrf.clone();
+    let request = app.upload_form(product, &token, &[("tyre.jpg", &fixture("tyre.jpg"))], "");
+    let page = app.form_post(product, request).await;
+    assert!(
+        toasts(&page).contains("1 image(s) ajoutée(s)."),
+        "{}",
+        toasts(&page)
+    );
+    let first = listed(&page);
+    assert_eq!(first.len(), 1, "{page}");
+    assert_eq!(image_count(&bus, product).await, 1);
+    assert!(
+        page.contains("alt=\"Produit PN-NOJS\""),
+        "the alt text is the product's name"
+    );
+
+    // Two files at once, one of them not an image: the other is added, the refusal named.
+    let token = app.csrf.clone();
+    let svg = br#"<svg xmlns="http://www.w3.org/2000/svg"/>"#;
+    let request = app.upload_form(
+        product,
+        &token,
+        &[("lever.png", &fixture("lever.png")), ("logo.svg", svg)],
+        "Levier de frein",
+    );
+    let page = app.form_post(product, request).await;
+    let said = toasts(&page);
+    assert!(said.contains("1 image(s) ajoutée(s)."), "{said}");
+    assert!(said.contains("« logo.svg » refusé"), "{said}");
+    assert!(said.contains("pas une image acceptée"), "{said}");
+    let order = listed(&page);
+    assert_eq!(order.len(), 2);
+    assert_eq!(order[0], first[0]);
+    assert!(page.contains("alt=\"Levier de frein\""), "{page}");
+
+    // No file chosen: the browser still sends an empty part; nothing is added.
+    let token = app.csrf.clone();
+    let request = app.upload_form(product, &token, &[("", b"")], "");
+    let page = app.form_post(product, request).await;
+    assert!(
+        toasts(&page).contains("Aucun fichier n"),
+        "{}",
+        toasts(&page)
+    );
+    assert_eq!(image_count(&bus, product).await, 2);
+
+    // Without the token in the form, nothing is added.
+    let request = app.upload_form(product, "", &[("tyre.jpg", &fixture("tyre.jpg"))], "");
+    let (status, _, _) = app.send(request).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(image_count(&bus, product).await, 2);
+
+    // Move the first down: the order changes, the toast says where it went.
+    let (a, b) = (order[0].clone(), order[1].clone());
+    let (_, _) = app.page(&tab).await;
+    let form =
+        serde_urlencoded::to_string([("_csrf", app.csrf.as_str()), ("direction", "down")]).unwrap();
+    let request = app.form(&format!("{tab}/{a}/move"), form);
+    let page = app.form_post(product, request).await;
+    assert_eq!(listed(&page), vec![b.clone(), a.clone()]);
+    assert!(
+        toasts(&page).contains("Image déplacée en position 2 sur 2."),
+        "{}",
+        toasts(&page)
+    );
+
+    // Its alt text, then an empty one (refused, in words).
+    let form = serde_urlencoded::to_string([("_csrf", app.csrf.as_str()), ("alt", "Pneu, flanc")])
+        .unwrap();
+    let page = app
+        .form_post(product, app.form(&format!("{tab}/{a}/alt"), form))
+        .await;
+    assert!(toasts(&page).contains("Texte alternatif enregistré."));
+    assert!(page.contains("value=\"Pneu, flanc\""), "{page}");
+    let form = serde_urlencoded::to_string([("_csrf", app.csrf.as_str()), ("alt", " ")]).unwrap();
+    let page = app
+        .form_post(product, app.form(&format!("{tab}/{a}/alt"), form))
+        .await;
+    assert!(
+        toasts(&page).contains("Le texte alternatif ne peut pas être vide."),
+        "{}",
+        toasts(&page)
+    );
+
+    // Delete: a confirmation page first, whose form posts the deletion.
+    let (status, confirm) = app.page(&format!("{tab}/{b}/delete")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(confirm.contains("Supprimer cette image ?"), "{confirm}");
+    assert!(
+        confirm.contains(&format!("action=\"{tab}/{b}/delete\"")),
+        "{confirm}"
+    );
+    assert!(confirm.contains(&format!("href=\"{tab}\"")), "a way back");
+    let form = serde_urlencoded::to_string([("_csrf", app.csrf.as_str())]).unwrap();
+    let page = app
+        .form_post(product, app.form(&format!("{tab}/{b}/delete"), form))
+        .await;
+    assert!(
+        toasts(&page).contains("Image supprimée."),
+        "{}",
+        toasts(&page)
+    );
+    assert_eq!(listed(&page), vec![a.clone()]);
+    assert_eq!(image_count(&bus, product).await, 1);
+    // Its files are gone from the store; the remaining image's are kept.
+    let remaining = media::list(&media, &bus, product).await.unwrap();
+    assert_eq!(remaining.len(), 1);
+    assert_eq!(
+        keys(&media).await.len(),
+        2,
+        "one display version, one thumbnail"
+    );
+
+    // A file over the limit, without JavaScript: refused before anything is read further,
+    // with a page that says why.
+    let mut huge = vec![0xFF, 0xD8, 0xFF, 0xE0];
+    huge.resize(11 * 1024 * 1024, 0);
+    let token = app.csrf.clone();
+    let request = app.upload_form(product, &token, &[("huge.jpg", &huge)], "");
+    let (status, _, body) = app.send(request).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    let body = String::from_utf8_lossy(&body);
+    assert!(body.contains("Envoi trop volumineux"), "{body}");
+    assert!(body.contains("10 Mo"), "{body}");
+    assert_eq!(image_count(&bus, product).await, 1);
 }
 
 #[tokio::test]
@@ -813,10 +1077,7 @@ async fn the_local_store_takes_uploads_through_the_app_and_serves_them() {
         serde_urlencoded::to_string([("direction", "down"), ("_csrf", &app.csrf.clone())]).unwrap();
     let (status, headers, _) = app.send(app.form(&format!("{base}/{b}/move"), form)).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
-    assert_eq!(
-        headers[header::LOCATION],
-        format!("/admin/products/{product}")
-    );
+    assert_eq!(headers[header::LOCATION], base.as_str());
     let (_, listed) = app
         .json(
             Request::get(format!("{base}/list"))
@@ -881,4 +1142,194 @@ async fn the_local_store_takes_uploads_through_the_app_and_serves_them() {
         .unwrap();
     assert_eq!(report.kept, 2, "{report:?}");
     assert_eq!(report.deleted.len(), 0, "{report:?}");
+}
+
+#[tokio::test]
+async fn without_javascript_the_images_tab_works_with_plain_forms_on_local_files() {
+    common::init_logs();
+    let dir = tempfile::tempdir().unwrap();
+    the_plain_forms_work(Media::new(
+        Arc::new(LocalStore::new(dir.path().join("media"))),
+        Limits::default(),
+        "/media",
+    ))
+    .await;
+}
+
+#[tokio::test]
+async fn without_javascript_the_images_tab_works_with_plain_forms_on_s3() {
+    common::init_logs();
+    let server = S3Server::start();
+    the_plain_forms_work(server.media()).await;
+}
+
+#[tokio::test]
+async fn the_images_tab_has_a_drop_zone_progress_bars_move_buttons_and_a_delete_confirmation() {
+    common::init_logs();
+    let dir = tempfile::tempdir().unwrap();
+    let media = Media::local(dir.path().join("media"));
+    let mut app = App::new(media.clone()).await;
+    let bus = app.db.bus();
+    let product = published_product(&bus, "PN-TAB", "10.00", 0).await;
+    app.product_shown(product).await;
+    let mut ids = Vec::new();
+    for name in ["tyre.jpg", "lever.png"] {
+        let image = media::upload(&media, &bus, product, fixture(name), None, &system())
+            .await
+            .unwrap();
+        ids.push(image.id);
+    }
+    let tab = format!("/admin/products/{product}/images");
+    let (status, page) = app.page(&tab).await;
+    assert_eq!(status, StatusCode::OK);
+
+    // The upload form: a plain multipart form (the token first), inside the drop zone.
+    let form_at = page
+        .find("<form id=\"image-upload\"")
+        .expect("the upload form");
+    let form = &page[form_at..form_at + page[form_at..].find("</form>").unwrap()];
+    assert!(form.contains(&format!("action=\"{tab}\"")), "{form}");
+    assert!(form.contains("enctype=\"multipart/form-data\""), "{form}");
+    assert!(
+        form.find("name=\"_csrf\"").unwrap() < form.find("name=\"file\"").unwrap(),
+        "the token comes before the files: {form}"
+    );
+    assert!(form.contains("id=\"image-dropzone\""), "{form}");
+    assert!(form.contains(
+        "type=\"file\" name=\"file\" multiple accept=\"image/jpeg,image/png,image/webp,image/heic,image/heif\""
+    ), "{form}");
+    assert!(
+        form.contains("<label for=\"image-files\">"),
+        "the picker is labelled"
+    );
+    assert!(form.contains("10 Mo au plus par fichier"), "{form}");
+    assert!(
+        form.contains("type=\"submit\""),
+        "a submit button without JavaScript"
+    );
+
+    // The progress line the script clones for each file, and its words.
+    let template_at = page
+        .find("<template id=\"upload-template\"")
+        .expect("the progress template");
+    let template =
+        &page[template_at..template_at + page[template_at..].find("</template>").unwrap()];
+    assert!(
+        template.contains("<progress max=\"100\" value=\"0\">"),
+        "{template}"
+    );
+    assert!(
+        template.contains("data-label=\"Envoi de {name}\""),
+        "{template}"
+    );
+    // Every error code the server may answer, in words for the script.
+    let messages_at = page
+        .find("<template id=\"image-messages\"")
+        .expect("the messages");
+    let messages =
+        &page[messages_at..messages_at + page[messages_at..].find("</template>").unwrap()];
+    for code in comptoir::admin::media::ERROR_CODES {
+        assert!(
+            messages.contains(&format!("data-code=\"{code}\"")),
+            "{code}"
+        );
+    }
+    assert!(
+        messages.contains("Le fichier dépasse la limite de 10 Mo."),
+        "{messages}"
+    );
+
+    // The images in order, each with its move buttons (the first cannot go up, the last
+    // cannot go down), its alt text form and the link to its delete confirmation.
+    assert_eq!(
+        listed(&page),
+        ids.iter().map(Uuid::to_string).collect::<Vec<_>>()
+    );
+    for (index, id) in ids.iter().enumerate() {
+        let url = format!("{tab}/{id}");
+        let at = page.find(&format!("data-image-id=\"{id}\"")).unwrap();
+        let item = &page[at..at + page[at..].find("</li>").unwrap()];
+        assert!(item.contains(&format!("action=\"{url}/move\"")), "{item}");
+        let up = format!(
+            "name=\"direction\" value=\"up\"{}",
+            if index == 0 { " disabled" } else { "" }
+        );
+        let down = format!(
+            "name=\"direction\" value=\"down\"{}",
+            if index == 1 { " disabled" } else { "" }
+        );
+        assert!(item.contains(&up), "{item}");
+        assert!(item.contains(&down), "{item}");
+        let position = index + 1;
+        assert!(
+            item.contains(&format!("aria-label=\"Monter l'image {position}\"")),
+            "{item}"
+        );
+        assert!(item.contains(&format!("action=\"{url}/alt\"")), "{item}");
+        assert!(
+            item.contains(&format!("<label for=\"alt-{id}\">")),
+            "{item}"
+        );
+        assert!(
+            item.contains(&format!(
+                "href=\"{url}/delete\" hx-get=\"{url}/delete\" hx-target=\"#modal\""
+            )),
+            "{item}"
+        );
+    }
+    // The list alone, as the script fetches it after a change.
+    let (status, fragment) = app.page(&format!("{tab}?part=list")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(fragment.starts_with("<section"), "{fragment}");
+    assert_eq!(listed(&fragment), listed(&page));
+
+    // The confirmation: a dialog's content for htmx, the question and the danger button.
+    let request = Request::get(format!("{tab}/{}/delete", ids[1]))
+        .header("hx-request", "true")
+        .body(Body::empty())
+        .unwrap();
+    let (status, _, body) = app.send(request).await;
+    assert_eq!(status, StatusCode::OK);
+    let dialog = String::from_utf8_lossy(&body);
+    assert!(dialog.starts_with("<div class=\"confirm\">"), "{dialog}");
+    assert!(dialog.contains("Supprimer cette image ?"), "{dialog}");
+    assert!(
+        dialog.contains(&format!("action=\"{tab}/{}/delete\"", ids[1])),
+        "{dialog}"
+    );
+    assert!(dialog.contains("data-close-dialog"), "{dialog}");
+    // An image the product does not have: no confirmation.
+    let (status, _) = app.page(&format!("{tab}/{}/delete", Uuid::now_v7())).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // In English.
+    let request = Request::get(&tab)
+        .header(header::ACCEPT_LANGUAGE, "en")
+        .body(Body::empty())
+        .unwrap();
+    let (_, _, body) = app.send(request).await;
+    let english = String::from_utf8_lossy(&body);
+    assert!(english.contains("Drop your photos here"), "{english}");
+    assert!(
+        english.contains("The file is over the 10 MB limit."),
+        "{english}"
+    );
+
+    // Several files in one call from the script: one at a time, said with a code.
+    let mut request = app.upload_form(
+        product,
+        &app.csrf.clone(),
+        &[
+            ("a.jpg", &fixture("tyre.jpg")),
+            ("b.png", &fixture("lever.png")),
+        ],
+        "",
+    );
+    request
+        .headers_mut()
+        .insert(header::ACCEPT, "application/json".parse().unwrap());
+    let (status, answer) = app.json(request).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(answer["error"]["code"], "one_file");
+    assert_eq!(image_count(&bus, product).await, 2);
 }

@@ -38,6 +38,12 @@ pub enum AdminError {
     /// A state-changing request without a valid CSRF token or from another origin.
     #[error("cross-site request refused")]
     Csrf,
+    /// A form too large to read (an upload over the limit, sent without JavaScript).
+    #[error("request body over {max_bytes} bytes")]
+    TooLarge {
+        /// The upload limit, in bytes.
+        max_bytes: u64,
+    },
     /// Anything unexpected: logged, shown as an opaque 500 with the request id.
     #[error("{0}")]
     Internal(String),
@@ -68,6 +74,8 @@ pub enum Failure {
     Forbidden,
     NotFound,
     Csrf,
+    /// The upload limit, in bytes.
+    TooLarge(u64),
     Internal,
 }
 
@@ -103,6 +111,9 @@ impl IntoResponse for AdminError {
             AdminError::Forbidden => (StatusCode::FORBIDDEN, Failure::Forbidden),
             AdminError::NotFound => (StatusCode::NOT_FOUND, Failure::NotFound),
             AdminError::Csrf => (StatusCode::FORBIDDEN, Failure::Csrf),
+            AdminError::TooLarge { max_bytes } => {
+                (StatusCode::PAYLOAD_TOO_LARGE, Failure::TooLarge(max_bytes))
+            }
             AdminError::Internal(error) => {
                 tracing::error!(%error, "admin request failed");
                 (StatusCode::INTERNAL_SERVER_ERROR, Failure::Internal)
@@ -130,10 +141,17 @@ pub async fn error_pages(request: Request, next: Next) -> Response {
     };
     let t = lang.texts();
     let (title, body) = match failure {
-        Failure::Forbidden => (t.forbidden_title, t.forbidden_body),
-        Failure::NotFound => (t.not_found_title, t.not_found_body),
-        Failure::Csrf => (t.forbidden_title, t.csrf_failed),
-        Failure::Internal => (t.forbidden_title, t.error_generic),
+        Failure::Forbidden => (t.forbidden_title, t.forbidden_body.to_owned()),
+        Failure::NotFound => (t.not_found_title, t.not_found_body.to_owned()),
+        Failure::Csrf => (t.forbidden_title, t.csrf_failed.to_owned()),
+        Failure::TooLarge(max_bytes) => (
+            t.too_large_title,
+            crate::admin::i18n::fill(
+                t.too_large_body,
+                &[("max", &crate::admin::media::megabytes(max_bytes))],
+            ),
+        ),
+        Failure::Internal => (t.forbidden_title, t.error_generic.to_owned()),
     };
     let title = if matches!(failure, Failure::Internal) {
         "500"

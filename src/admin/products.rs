@@ -1,6 +1,7 @@
 //! Products: the filtered, sortable list with bulk publishing; create and edit with live
 //! validation (TTC price, slug availability, Markdown preview, counters); stock with
-//! adjustments and movements; the storefront preview; the history; the images.
+//! adjustments and movements; the storefront preview; the history; the images (upload,
+//! order, alt text, deletion; their JSON routes are in `media.rs`).
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -24,10 +25,12 @@ use crate::admin::error::{urlencode, AdminError};
 use crate::admin::history::{self, Streams};
 use crate::admin::i18n::{fill, Lang, Texts};
 use crate::admin::layout::{list_link, local_time, pagination, Admin};
+use crate::admin::media as media_ui;
 use crate::admin::{claimed_by_other, field, markdown, safe_back, settle, FieldErrors};
 use crate::commands::CommandError;
 use crate::context::RequestContext;
 use crate::http::AppState;
+use crate::media::{ImageView, Limits, MediaError};
 
 /// Products per page of the list.
 const PAGE_SIZE: i64 = 25;
@@ -60,6 +63,11 @@ pub fn router() -> Router<AppState> {
         .route("/admin/products/{id}/preview", get(preview_tab))
         .route("/admin/products/{id}/history", get(history_tab))
         .route("/admin/products/{id}/images", get(images_tab))
+        // Its POST is the deletion itself, in `media.rs`.
+        .route(
+            "/admin/products/{id}/images/{image}/delete",
+            get(confirm_delete_image),
+        )
         .route("/admin/products/{id}/status", post(change_status))
         .route("/admin/products/{id}/archive", get(confirm_archive))
 }
@@ -1413,29 +1421,202 @@ async fn history_tab(
     Ok(product_page(&admin, &row, Tab::History, body, StatusCode::OK).await)
 }
 
+/// What the file picker offers (the server checks the content, whatever the name says).
+const IMAGE_TYPES: &str = "image/jpeg,image/png,image/webp,image/heic,image/heif";
+
+#[derive(Debug, Default, Deserialize)]
+struct ImagesQuery {
+    /// `list`: only the list of images (what the tab's script swaps in after a change).
+    part: Option<String>,
+}
+
+/// A product's images, fresh from its stream (a change made a moment ago is there).
+async fn current_images(state: &AppState, id: Uuid) -> Result<Vec<ImageView>, AdminError> {
+    crate::media::list(&state.media, &state.bus, id)
+        .await
+        .map_err(|error| match error {
+            MediaError::ProductNotFound => AdminError::NotFound,
+            error => AdminError::internal("listing a product's images", error),
+        })
+}
+
+/// The images tab: the images in order, each with its move buttons, alt text and delete
+/// link; above them the upload form, a drop zone for the script. All of it plain forms.
 async fn images_tab(
     State(state): State<AppState>,
     admin: Admin,
     Path(id): Path<Uuid>,
+    Query(query): Query<ImagesQuery>,
 ) -> Result<Response, AdminError> {
     admin.require(Permission::ViewCatalog)?;
     let t = admin.t;
     let row = load(&state, id).await?;
-    let media = &state.media_base_url;
+    let images = current_images(&state, id).await?;
+    let editable = admin.may(Permission::EditCatalog) && row.status != "archived";
+    let list = image_list(&admin, id, &images, editable);
+    if query.part.as_deref() == Some("list") {
+        return Ok(admin.fragment(list, None));
+    }
     let body = html! {
-        section.card {
-            @if row.images.0.is_empty() { p.empty { (t.images_none) } } @else {
-                ul.images {
-                    @for image in &row.images.0 {
-                        li { figure {
-                            img src={(media) "/" (urlencode(&image.key))} alt=(image.alt_text) loading="lazy";
-                            figcaption { (image.alt_text) }
-                        } }
+        @if editable {
+            (uploader(&admin, &state.media.limits, id))
+        } @else if admin.may(Permission::EditCatalog) {
+            p.alert.alert-info { (t.img_err_archived) }
+        }
+        (list)
+        // Outside the list, which the script replaces: what a move did, said aloud.
+        div #images-status.visually-hidden role="status" aria-live="polite" {}
+    };
+    Ok(product_page(&admin, &row, Tab::Images, body, StatusCode::OK).await)
+}
+
+/// The upload form: works as a plain multipart form; the script turns it into a drop zone
+/// with a progress bar per file, and reads its words from the templates beside it.
+fn uploader(admin: &Admin, limits: &Limits, product_id: Uuid) -> Markup {
+    let t = admin.t;
+    let action = media_ui::images_tab(product_id);
+    let max = media_ui::megabytes(limits.max_bytes);
+    html! {
+        section.card.uploader #image-uploader aria-labelledby="images-add-title" {
+            h2 #images-add-title { (t.images_add) }
+            form #image-upload method="post" action=(action) enctype="multipart/form-data"
+                hx-boost="false" data-max-bytes=(limits.max_bytes) {
+                // First: the CSRF guard finds the token at the start of a multipart body.
+                (admin.csrf_field())
+                div.dropzone #image-dropzone {
+                    p.dropzone-text { (t.images_drop) }
+                    label for="image-files" { (t.images_choose) }
+                    input #image-files type="file" name="file" multiple accept=(IMAGE_TYPES)
+                        aria-describedby="image-files-hint";
+                    p.hint #image-files-hint { (fill(t.images_formats, &[("max", &max)])) }
+                }
+                div.field {
+                    label for="image-alt" { (t.images_alt_new) }
+                    input #image-alt name="alt" aria-describedby="image-alt-hint";
+                    p.hint #image-alt-hint { (t.images_alt_new_hint) }
+                }
+                div.form-actions.upload-submit {
+                    button.btn.btn-primary type="submit" { (t.images_send) }
+                }
+            }
+            ul #image-uploads.uploads aria-label=(t.images_uploads) {}
+            // One file's line, cloned by the script; its words, filled with the file's name.
+            template #upload-template data-label=(t.images_progress) data-waiting=(t.images_waiting)
+                data-uploading=(t.images_uploading) data-processing=(t.images_processing)
+                data-done=(t.images_done) {
+                li.upload {
+                    span.upload-name {}
+                    progress max="100" value="0" {}
+                    span.upload-status {}
+                }
+            }
+            // The server's error codes in words, for the script (no inline script here).
+            template #image-messages data-reordered=(t.images_reordered)
+                data-moved=(t.images_moved) data-alt-saved=(t.images_alt_saved) {
+                @for code in media_ui::ERROR_CODES {
+                    span data-code=(code) { (media_ui::explain(t, code, limits).unwrap_or_default()) }
+                }
+                span data-code="network" { (t.img_err_network) }
+            }
+        }
+    }
+}
+
+/// The images, in order (the fragment the script swaps in after a change).
+fn image_list(admin: &Admin, product_id: Uuid, images: &[ImageView], editable: bool) -> Markup {
+    let t = admin.t;
+    let base = media_ui::images_tab(product_id);
+    let count = images.len().to_string();
+    html! {
+        section.card #product-images aria-labelledby="images-title"
+            data-refresh={(base) "?part=list"} data-order={(base) "/order"} {
+            h2 #images-title { (t.images_title) " " span.muted { "(" (count) ")" } }
+            @if images.is_empty() { p.empty { (t.images_none) } } @else {
+                @if editable { p.hint { (t.images_help) } }
+                ol.images #image-list {
+                    @for (index, image) in images.iter().enumerate() {
+                        @let position = (index + 1).to_string();
+                        @let at = [("position", position.as_str()), ("count", count.as_str())];
+                        @let url = format!("{base}/{}", image.id);
+                        li.image-item data-image-id=(image.id) {
+                            // The picture is the handle for dragging: the alt text field
+                            // stays selectable.
+                            figure draggable=[editable.then_some("true")] {
+                                img src=(image.thumbnail_url) alt=(image.alt) loading="lazy" width="300" height="300"
+                                    draggable=[editable.then_some("false")];
+                                figcaption {
+                                    span.image-position { (fill(t.images_position, &at)) }
+                                    @if index == 0 { " " span.badge.badge-published { (t.images_main) } }
+                                    @if !editable { span.image-alt { (image.alt) } }
+                                }
+                            }
+                            @if editable {
+                                form.image-move method="post" action={(url) "/move"} hx-boost="false" {
+                                    (admin.csrf_field())
+                                    button.btn.btn-small type="submit" name="direction" value="up"
+                                        disabled[index == 0]
+                                        aria-label=(fill(t.images_move_up_label, &at)) { (t.images_move_up) }
+                                    button.btn.btn-small type="submit" name="direction" value="down"
+                                        disabled[index + 1 == images.len()]
+                                        aria-label=(fill(t.images_move_down_label, &at)) { (t.images_move_down) }
+                                }
+                                form.image-alt method="post" action={(url) "/alt"} hx-boost="false" {
+                                    (admin.csrf_field())
+                                    label for={"alt-" (image.id)} {
+                                        (t.images_alt) span.visually-hidden { " " (fill(t.images_alt_of, &at)) }
+                                    }
+                                    div.alt-row {
+                                        input #{"alt-" (image.id)} name="alt" value=(image.alt) required;
+                                        button.btn.btn-small type="submit" {
+                                            (t.save) span.visually-hidden { " " (t.images_alt) " " (fill(t.images_alt_of, &at)) }
+                                        }
+                                    }
+                                }
+                                // Apart from the rest, at the bottom: the one action that loses something.
+                                div.image-delete {
+                                    a.btn.btn-danger.btn-small href={(url) "/delete"} hx-get={(url) "/delete"}
+                                        hx-target="#modal" hx-boost="false"
+                                        aria-label=(fill(t.images_delete_label, &at)) { (t.delete) }
+                                }
+                            }
+                        }
                     }
                 }
             }
-            p.muted { (t.images_later) }
         }
-    };
-    Ok(product_page(&admin, &row, Tab::Images, body, StatusCode::OK).await)
+    }
+}
+
+/// The confirmation before deleting an image: a dialog with the script, a page without.
+async fn confirm_delete_image(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path((id, image)): Path<(Uuid, Uuid)>,
+) -> Result<Response, AdminError> {
+    admin.require(Permission::EditCatalog)?;
+    let t = admin.t;
+    let row = load(&state, id).await?;
+    let images = current_images(&state, id).await?;
+    let (index, view) = images
+        .iter()
+        .enumerate()
+        .find(|(_, i)| i.id == image)
+        .ok_or(AdminError::NotFound)?;
+    let base = media_ui::images_tab(id);
+    let position = (index + 1).to_string();
+    let count = images.len().to_string();
+    let at = [("position", position.as_str()), ("count", count.as_str())];
+    let body = admin.confirm_dialog(
+        t.images_delete_confirm,
+        &format!("{base}/{image}/delete"),
+        t.delete,
+        &base,
+        html! {
+            figure.confirm-image {
+                img src=(view.thumbnail_url) alt=(view.alt);
+                figcaption { (fill(t.images_position, &at)) " · " (row.name) }
+            }
+        },
+    );
+    Ok(admin.confirmation(&row.name, body).await)
 }

@@ -293,27 +293,48 @@ pub async fn csrf_guard(
     let (token, request) = match header_token {
         Some(token) => (Some(token), request),
         None => {
-            let is_form = request
+            let content_type = request
                 .headers()
                 .get(header::CONTENT_TYPE)
                 .and_then(|v| v.to_str().ok())
-                .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-            if !is_form {
-                return refuse("no token").await;
+                .unwrap_or_default()
+                .to_owned();
+            // Kept as sent: a multipart boundary is case-sensitive.
+            let multipart = content_type
+                .get(.."multipart/form-data".len())
+                .is_some_and(|t| t.eq_ignore_ascii_case("multipart/form-data"));
+            if multipart {
+                // An image upload from a browser without JavaScript (with it, the token
+                // travels in the header and nothing is held here): the token is a field
+                // of the body, which is held in memory up to the upload limit to find it.
+                let limit = crate::admin::media::upload_body_limit(&state.media.limits);
+                let (parts, body) = request.into_parts();
+                let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
+                    return AdminError::TooLarge {
+                        max_bytes: state.media.limits.max_bytes,
+                    }
+                    .into_response();
+                };
+                let token = multipart_field(&content_type, bytes.clone(), CSRF_FIELD).await;
+                (token, Request::from_parts(parts, Body::from(bytes)))
+            } else {
+                if !content_type.starts_with("application/x-www-form-urlencoded") {
+                    return refuse("no token").await;
+                }
+                let (parts, body) = request.into_parts();
+                let Ok(bytes) = axum::body::to_bytes(body, FORM_LIMIT).await else {
+                    return refuse("form too large").await;
+                };
+                let token = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
+                    .ok()
+                    .and_then(|fields| {
+                        fields
+                            .into_iter()
+                            .find(|(k, _)| k == CSRF_FIELD)
+                            .map(|(_, v)| v)
+                    });
+                (token, Request::from_parts(parts, Body::from(bytes)))
             }
-            let (parts, body) = request.into_parts();
-            let Ok(bytes) = axum::body::to_bytes(body, FORM_LIMIT).await else {
-                return refuse("form too large").await;
-            };
-            let token = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
-                .ok()
-                .and_then(|fields| {
-                    fields
-                        .into_iter()
-                        .find(|(k, _)| k == CSRF_FIELD)
-                        .map(|(_, v)| v)
-                });
-            (token, Request::from_parts(parts, Body::from(bytes)))
         }
     };
     let valid = token.is_some_and(|token| bool::from(token.as_bytes().ct_eq(expected.as_bytes())));
@@ -321,6 +342,30 @@ pub async fn csrf_guard(
         return refuse("bad token").await;
     }
     next.run(request).await
+}
+
+/// The text of the field `name` of a multipart body, read with axum's own parser. Only
+/// the start of the body is parsed: the token must come before the files (the upload form
+/// puts it first), which also keeps the parser within its default body limit.
+async fn multipart_field(
+    content_type: &str,
+    body: axum::body::Bytes,
+    name: &str,
+) -> Option<String> {
+    use axum::extract::{FromRequest, Multipart};
+    const HEAD: usize = 16 * 1024;
+    let head = body.slice(..body.len().min(HEAD));
+    let request = Request::builder()
+        .header(header::CONTENT_TYPE, content_type)
+        .body(Body::from(head))
+        .ok()?;
+    let mut multipart = Multipart::from_request(request, &()).await.ok()?;
+    while let Ok(Some(field)) = multipart.next_field().await {
+        if field.name() == Some(name) {
+            return field.text().await.ok();
+        }
+    }
+    None
 }
 
 #[cfg(test)]

@@ -139,6 +139,331 @@
   window.addEventListener('pageshow', () => initCounters(body));
   initCounters(body);
 
+  // -------------------------------------------------------- product images
+  // The images tab (src/admin/products.rs): files dropped or picked are uploaded one after
+  // the other, each with its progress bar; the list is fetched again after each change;
+  // images are reordered by dragging their picture; the move and alt text forms are
+  // answered in place (focus stays on the button pressed). Without this, the same forms
+  // post and come back to the tab. Words come from the page's templates, in its language.
+  body.classList.add('js');
+  const csrfToken = () => {
+    try { return JSON.parse(body.getAttribute('hx-headers') || '{}')['x-csrf-token'] || ''; } catch { return ''; }
+  };
+  const fill = (text, values) => String(text || '').replace(/\{(\w+)\}/g, (m, key) => (key in values ? String(values[key]) : m));
+  const messages = () => document.getElementById('image-messages');
+  function imageMessage(code, fallback) {
+    const box = messages();
+    const found = box && code ? box.content.querySelector(`[data-code="${CSS.escape(code)}"]`) : null;
+    return (found && found.textContent) || fallback || errorMessage();
+  }
+  const imageWords = (name) => (messages() ? messages().dataset[name] || '' : '');
+  function announce(text) {
+    const status = document.getElementById('images-status');
+    if (!status || !text) return;
+    status.textContent = '';
+    setTimeout(() => { status.textContent = text; }, 50);
+  }
+
+  /** Goes to the sign-in page when a call was redirected there (the session ended). */
+  function toSignIn(url) {
+    if (!url || new URL(url, window.location.href).pathname !== '/login') return false;
+    window.location.assign(url);
+    return true;
+  }
+
+  /** POSTs JSON with the session's token: {ok, data} or {ok: false, code, message}. */
+  async function postJson(url, payload) {
+    try {
+      const response = await fetch(url, {
+        method: 'POST',
+        credentials: 'same-origin',
+        headers: { 'content-type': 'application/json', accept: 'application/json', 'x-csrf-token': csrfToken() },
+        body: JSON.stringify(payload),
+      });
+      // Signed out meanwhile: the admin sent the request to the sign-in page.
+      if (toSignIn(response.url)) return { ok: false, code: '' };
+      let data = null;
+      try { data = await response.json(); } catch { data = null; }
+      if (response.ok && data) return { ok: true, data };
+      return { ok: false, code: (data && data.error && data.error.code) || '', message: data && data.error && data.error.message };
+    } catch {
+      return { ok: false, code: 'network' };
+    }
+  }
+
+  /** Replaces the list of images with the server's (links inside get htmx's handlers). */
+  async function refreshImages() {
+    const section = document.getElementById('product-images');
+    if (!section || !section.dataset.refresh) return null;
+    const response = await fetch(section.dataset.refresh, { credentials: 'same-origin', headers: { accept: 'text/html' } });
+    if (toSignIn(response.url)) return null;
+    if (!response.ok) throw new Error(`the list of images answered ${response.status}`);
+    const doc = new DOMParser().parseFromString(await response.text(), 'text/html');
+    const fresh = doc.getElementById('product-images');
+    const current = document.getElementById('product-images');
+    if (!fresh || !current) return null;
+    current.replaceWith(fresh);
+    if (window.htmx && typeof window.htmx.process === 'function') window.htmx.process(fresh);
+    return fresh;
+  }
+  const refreshQuietly = () => refreshImages().catch(() => showToast(errorMessage(), 'error'));
+
+  // Uploads, one at a time: the server's two cores process photos, and the images keep
+  // the order they were dropped in.
+  const uploadQueue = [];
+  let uploading = false;
+
+  function setUploadState(item, text, state) {
+    const status = item.querySelector('.upload-status');
+    if (status) status.textContent = text || '';
+    if (state) item.dataset.state = state;
+  }
+
+  function queueFiles(files) {
+    const form = document.getElementById('image-upload');
+    const list = document.getElementById('image-uploads');
+    const template = document.getElementById('upload-template');
+    if (!form || !list || !template || files.length === 0) return;
+    const altField = form.querySelector('input[name="alt"]');
+    const alt = altField ? altField.value.trim() : '';
+    for (const file of files) {
+      const item = template.content.firstElementChild.cloneNode(true);
+      item.querySelector('.upload-name').textContent = file.name;
+      item.querySelector('progress').setAttribute('aria-label', fill(template.dataset.label, { name: file.name }));
+      setUploadState(item, template.dataset.waiting, 'waiting');
+      list.appendChild(item);
+      uploadQueue.push({ file, alt, item, url: form.action, maxBytes: Number(form.dataset.maxBytes) || 0, words: { ...template.dataset } });
+    }
+    pump();
+  }
+
+  async function pump() {
+    if (uploading) return;
+    uploading = true;
+    try {
+      while (uploadQueue.length > 0) {
+        const job = uploadQueue.shift();
+        if (await send(job)) await refreshQuietly();
+      }
+    } finally {
+      uploading = false;
+    }
+  }
+
+  function failed(item, name, message) {
+    setUploadState(item, message, 'failed');
+    announce(`${name} — ${message}`);
+  }
+
+  function send({ file, alt, item, url, maxBytes, words }) {
+    const bar = item.querySelector('progress');
+    // Refused here what the server would refuse after the whole upload.
+    if (maxBytes > 0 && file.size > maxBytes) {
+      failed(item, file.name, imageMessage('file_too_large'));
+      return Promise.resolve(false);
+    }
+    return new Promise((resolve) => {
+      const xhr = new XMLHttpRequest();
+      xhr.open('POST', url);
+      xhr.setRequestHeader('x-csrf-token', csrfToken());
+      xhr.setRequestHeader('accept', 'application/json');
+      xhr.upload.addEventListener('progress', (evt) => {
+        if (evt.lengthComputable && evt.total > 0) bar.value = Math.min(100, Math.round((evt.loaded / evt.total) * 100));
+      });
+      // Sent: the server now checks and resizes it (no measurable progress: indeterminate).
+      xhr.upload.addEventListener('load', () => {
+        bar.removeAttribute('value');
+        setUploadState(item, words.processing, 'processing');
+      });
+      xhr.addEventListener('load', () => {
+        if (toSignIn(xhr.responseURL)) return resolve(false);
+        let data = null;
+        try { data = JSON.parse(xhr.responseText); } catch { data = null; }
+        if (xhr.status === 201 && data && data.id) {
+          bar.value = 100;
+          setUploadState(item, words.done, 'done');
+          announce(`${file.name} — ${words.done}`);
+          resolve(true);
+        } else {
+          bar.value = 0;
+          const error = (data && data.error) || {};
+          failed(item, file.name, imageMessage(error.code, error.message));
+          resolve(false);
+        }
+      });
+      for (const name of ['error', 'abort', 'timeout']) {
+        xhr.addEventListener(name, () => {
+          bar.value = 0;
+          failed(item, file.name, imageMessage('network'));
+          resolve(false);
+        });
+      }
+      const data = new FormData();
+      data.append('file', file, file.name);
+      if (alt) data.append('alt', alt);
+      setUploadState(item, words.uploading, 'uploading');
+      xhr.send(data);
+    });
+  }
+
+  document.addEventListener('change', (evt) => {
+    const input = evt.target;
+    if (!(input instanceof HTMLInputElement) || input.id !== 'image-files' || !input.files) return;
+    queueFiles(Array.from(input.files));
+    input.value = '';
+  });
+
+  // The move and alt text forms, and the upload form's own button.
+  document.addEventListener('submit', (evt) => {
+    const form = evt.target;
+    if (!(form instanceof HTMLFormElement)) return;
+    if (form.id === 'image-upload') {
+      evt.preventDefault();
+      const input = form.querySelector('input[type="file"]');
+      if (input && input.files && input.files.length > 0) {
+        queueFiles(Array.from(input.files));
+        input.value = '';
+      }
+    } else if (form.matches('#product-images form.image-move')) {
+      evt.preventDefault();
+      moveImage(form, evt.submitter);
+    } else if (form.matches('#product-images form.image-alt')) {
+      evt.preventDefault();
+      saveAlt(form);
+    }
+  });
+
+  function focusMoved(id, direction) {
+    const item = document.querySelector(`#product-images [data-image-id="${CSS.escape(id)}"]`);
+    if (!item) return;
+    const wanted = item.querySelector(`.image-move button[value="${direction}"]`);
+    const target = wanted && !wanted.disabled ? wanted : item.querySelector('.image-move button:not(:disabled)');
+    if (target) target.focus();
+  }
+
+  async function moveImage(form, submitter) {
+    const direction = submitter && submitter.value;
+    const item = form.closest('[data-image-id]');
+    if (!item || (direction !== 'up' && direction !== 'down')) return;
+    const id = item.dataset.imageId;
+    const answer = await postJson(form.action, { direction });
+    if (!answer.ok) {
+      showToast(imageMessage(answer.code, answer.message), 'error');
+      return;
+    }
+    const images = (answer.data && answer.data.images) || [];
+    await refreshQuietly();
+    focusMoved(id, direction);
+    announce(fill(imageWords('moved'), { position: images.findIndex((image) => image.id === id) + 1, count: images.length }));
+  }
+
+  async function saveAlt(form) {
+    const input = form.querySelector('input[name="alt"]');
+    if (!input) return;
+    const answer = await postJson(form.action, { alt: input.value });
+    if (!answer.ok) {
+      input.setAttribute('aria-invalid', 'true');
+      showToast(imageMessage(answer.code, answer.message), 'error');
+      return;
+    }
+    input.removeAttribute('aria-invalid');
+    input.value = answer.data.alt;
+    const img = form.closest('.image-item') && form.closest('.image-item').querySelector('img');
+    if (img) img.alt = answer.data.alt;
+    showToast(imageWords('altSaved'), 'success');
+  }
+
+  // Dragging: an image by its picture within the list, or files from the desktop onto
+  // the upload card (anywhere else on the tab, a dropped file is not opened by the browser).
+  let dragged = null;
+  let dragStart = [];
+  let dropped = false;
+  const orderOf = (list) => Array.from(list.children).filter((li) => li.dataset.imageId).map((li) => li.dataset.imageId);
+  const isFileDrag = (evt) => Boolean(evt.dataTransfer && Array.from(evt.dataTransfer.types || []).includes('Files'));
+  const dropzone = () => document.getElementById('image-dropzone');
+  const overUploader = (evt) => evt.target instanceof Element && Boolean(evt.target.closest('#image-uploader'));
+
+  document.addEventListener('dragstart', (evt) => {
+    const handle = evt.target instanceof Element ? evt.target.closest('#image-list figure[draggable="true"]') : null;
+    if (!handle) return;
+    dragged = handle.closest('.image-item');
+    dragStart = orderOf(dragged.parentElement);
+    dropped = false;
+    dragged.classList.add('dragging');
+    evt.dataTransfer.effectAllowed = 'move';
+    evt.dataTransfer.setData('text/plain', dragged.dataset.imageId);
+  });
+
+  document.addEventListener('dragover', (evt) => {
+    if (dragged) {
+      const list = evt.target instanceof Element ? evt.target.closest('#image-list') : null;
+      if (!list || list !== dragged.parentElement) return;
+      evt.preventDefault();
+      evt.dataTransfer.dropEffect = 'move';
+      const over = evt.target.closest('#image-list > .image-item');
+      if (!over || over === dragged) return;
+      // Before or after the item under the pointer: along the row in a grid, down a column.
+      const box = over.getBoundingClientRect();
+      const oneColumn = getComputedStyle(list).gridTemplateColumns.trim().split(/\s+/).length < 2;
+      const before = oneColumn ? evt.clientY < box.top + box.height / 2 : evt.clientX < box.left + box.width / 2;
+      const anchor = before ? over : over.nextElementSibling;
+      if (anchor !== dragged && anchor !== dragged.nextElementSibling) list.insertBefore(dragged, anchor);
+      return;
+    }
+    if (isFileDrag(evt) && document.getElementById('image-upload')) {
+      evt.preventDefault();
+      const inside = overUploader(evt);
+      evt.dataTransfer.dropEffect = inside ? 'copy' : 'none';
+      const zone = dropzone();
+      if (zone) zone.classList.toggle('dragover', inside);
+    }
+  });
+
+  document.addEventListener('dragleave', (evt) => {
+    const zone = dropzone();
+    if (zone && !evt.relatedTarget) zone.classList.remove('dragover');
+  });
+
+  document.addEventListener('drop', (evt) => {
+    if (dragged) {
+      evt.preventDefault();
+      dropped = true;
+      const order = orderOf(dragged.parentElement);
+      if (order.join(',') !== dragStart.join(',')) saveOrder(order);
+      return;
+    }
+    if (isFileDrag(evt) && document.getElementById('image-upload')) {
+      evt.preventDefault();
+      const zone = dropzone();
+      if (zone) zone.classList.remove('dragover');
+      if (overUploader(evt)) queueFiles(Array.from(evt.dataTransfer.files || []));
+    }
+  });
+
+  document.addEventListener('dragend', () => {
+    if (!dragged) return;
+    const item = dragged;
+    dragged = null;
+    item.classList.remove('dragging');
+    // Let go outside the list, or cancelled with Escape: back where it was.
+    if (!dropped && item.parentElement) {
+      const list = item.parentElement;
+      for (const id of dragStart) {
+        const li = list.querySelector(`:scope > [data-image-id="${CSS.escape(id)}"]`);
+        if (li) list.appendChild(li);
+      }
+    }
+  });
+
+  async function saveOrder(order) {
+    const section = document.getElementById('product-images');
+    if (!section) return;
+    const answer = await postJson(section.dataset.order, { imageIds: order });
+    if (answer.ok) showToast(imageWords('reordered'), 'success');
+    else showToast(imageMessage(answer.code, answer.message), 'error');
+    await refreshQuietly();
+  }
+
   // -------------------------------------------------------------- keyboard
   // Escape: the open <dialog> closes natively (`cancel`); also close the phone menu.
   document.addEventListener('keydown', (evt) => {

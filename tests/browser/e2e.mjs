@@ -6,12 +6,12 @@
 //   ADMIN_PASSWORD  its password (printed once by `serve --demo`)
 //   API_KEY         a storefront API key (`comptoir api-key create`)
 //   SCREENSHOTS     where to write the PNG files (created if missing)
-// Two passes, desktop and phone, each with the staff scenario of issue 5 (orders from the
-// public API through the admin, reviews, the audit trail, a support member); then one
-// without JavaScript and one with axe-core. One line per step; exits 1 on the first
+// Two passes, desktop and phone, each with the product images of issue 6 and the staff
+// scenario of issue 5 (orders from the public API through the admin, reviews, the audit
+// trail, a support member); then one without JavaScript and one with axe-core. One line per step; exits 1 on the first
 // failure, or when a page raised a JavaScript error, logged a console error (CSP
 // violations included) or got a 5xx answer.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -32,6 +32,12 @@ const ADMIN_EMAIL = required('ADMIN_EMAIL');
 const ADMIN_PASSWORD = required('ADMIN_PASSWORD');
 const API_KEY = required('API_KEY');
 const SCREENSHOTS = process.env.SCREENSHOTS || path.join(here, 'screenshots');
+/** Real photos, committed beside the tests: dropped or picked on the images tab. */
+const FIXTURES = path.join(here, '..', 'fixtures', 'images');
+const PHOTOS = [
+  { name: 'tyre.jpg', type: 'image/jpeg' },
+  { name: 'lever.png', type: 'image/png' },
+].map((photo) => ({ ...photo, file: path.join(FIXTURES, photo.name), base64: readFileSync(path.join(FIXTURES, photo.name)).toString('base64') }));
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const STEP_MS = 15_000;
 const TOTAL_MS = 300_000;
@@ -225,6 +231,7 @@ async function run(browser, pass) {
   const reference = `E2E-${suffix}`;
   const product = `Levier de frein E2E ${suffix}`;
   let productPath = '';
+  let slug = '';
 
   await step('signed out, /admin sends to /login', async () => {
     const response = await page.goto(`${BASE_URL}/admin`);
@@ -346,6 +353,7 @@ async function run(browser, pass) {
       fail(`GET /api/products/${found.slug} gave ${JSON.stringify(detail).slice(0, 300)}`);
     }
     if (!detail.description.includes('**gras**')) fail(`the API's description is "${detail.description}"`);
+    slug = found.slug;
     console.log(`    slug ${found.slug}, stock ${found.stockStatus}`);
   });
 
@@ -376,6 +384,7 @@ async function run(browser, pass) {
     }
   });
 
+  await imagesScenario(page, pass, step, { product, productPath, slug: () => slug });
   await orderScenario(browser, page, pass, step, { suffix, reference, productPath });
   await settingsScenario(page, pass, step, { suffix });
 
@@ -421,6 +430,158 @@ async function run(browser, pass) {
 
   await context.close();
   if (aborted > 0) console.log(`    note: htmx logged ${aborted} console errors for superseded (aborted) requests`);
+}
+
+/** Issue 6 on the product this pass created: two real photos dropped onto the drop zone
+ * (desktop) or picked with the file input (phone), each with its progress bar, listed
+ * without a reload; reordered by dragging one onto the other, then back with the "move
+ * up" button from the keyboard, each order seen in the public API; an alt text; one
+ * deleted through its confirmation dialog. */
+async function imagesScenario(page, pass, step, { product, productPath, slug }) {
+  const items = () => page.locator('#image-list > li.image-item');
+  const order = () => items().evaluateAll((lis) => lis.map((li) => li.dataset.imageId));
+  const apiImages = async () => (await api(`/api/products/${encodeURIComponent(slug())}`)).images;
+  /** Waits until the public API lists the images in `wanted` order. */
+  const apiOrder = async (wanted, what) => {
+    let seen = [];
+    await until(`the public API to list the images ${what}`, async () => {
+      seen = (await apiImages()).map((image) => image.id);
+      return seen.join(',') === wanted.join(',');
+    }).catch((error) => fail(`${error.message}; it lists ${JSON.stringify(seen)}, wanted ${JSON.stringify(wanted)}`));
+  };
+  let first = '';
+  let second = '';
+
+  await step(`images: ${pass.phone ? 'pick' : 'drop'} two photos, a progress bar each, listed without a reload`, async () => {
+    await page.locator('nav.tabs a[href$="/images"]').click();
+    await waitForPath(page, `${productPath}/images`);
+    await expectVisible(page, '#image-dropzone', 'the drop zone');
+    await expectVisible(page, '#image-files', 'the file picker');
+    if (await page.locator('#image-upload button[type=submit]').isVisible()) fail('the upload button shows although the script uploads at once');
+    if ((await items().count()) !== 0) fail('a new product already has images');
+    // A page loaded again would lose this.
+    await page.evaluate(() => { window.comptoirImagesMarker = 'same page'; });
+    if (pass.phone) {
+      await page.locator('#image-files').setInputFiles(PHOTOS.map((photo) => photo.file));
+    } else {
+      const dispatched = await page.evaluate((photos) => {
+        const transfer = new DataTransfer();
+        for (const photo of photos) {
+          const bytes = Uint8Array.from(atob(photo.base64), (c) => c.charCodeAt(0));
+          transfer.items.add(new File([bytes], photo.name, { type: photo.type }));
+        }
+        const zone = document.getElementById('image-dropzone');
+        const results = [];
+        for (const type of ['dragenter', 'dragover', 'drop']) {
+          const event = new DragEvent(type, { bubbles: true, cancelable: true, dataTransfer: transfer });
+          zone.dispatchEvent(event);
+          results.push(`${type}:${event.defaultPrevented}`);
+        }
+        return results.join(' ');
+      }, PHOTOS.map(({ name, type, base64 }) => ({ name, type, base64 })));
+      // Taken by the page, so the browser does not open the photo itself.
+      if (dispatched !== 'dragenter:false dragover:true drop:true') fail(`the drop zone handled the drag as ${dispatched}`);
+    }
+    await until('two progress lines', async () => (await page.locator('#image-uploads li.upload').count()) === 2);
+    const labels = await page.locator('#image-uploads progress').evaluateAll((bars) => bars.map((bar) => bar.getAttribute('aria-label')));
+    if (labels.join('|') !== PHOTOS.map((photo) => `Envoi de ${photo.name}`).join('|')) fail(`the progress bars are labelled ${JSON.stringify(labels)}`);
+    await until('both uploads to finish', async () => {
+      const states = await page.locator('#image-uploads li.upload').evaluateAll((lis) =>
+        lis.map((li) => `${li.dataset.state}:${li.querySelector('progress').value}/${li.querySelector('progress').max}`),
+      );
+      if (states.some((state) => state.startsWith('failed'))) {
+        fail(`an upload failed: ${(await page.locator('#image-uploads').textContent()).replace(/\s+/g, ' ')}`);
+      }
+      return states.join(',') === 'done:100/100,done:100/100';
+    });
+    const said = await page.locator('#image-uploads .upload-status').allTextContents();
+    if (!said.every((text) => text.trim() === 'Ajoutée')) fail(`the uploads say ${JSON.stringify(said)}`);
+    await until('both images in the list', async () => (await items().count()) === 2);
+    if ((await page.evaluate(() => window.comptoirImagesMarker)) !== 'same page') fail('the page was reloaded');
+    if (pathOf(page) !== `${productPath}/images`) fail(`the page moved to ${page.url()}`);
+    [first, second] = await order();
+    const alts = await page.locator('#image-list img').evaluateAll((imgs) => imgs.map((img) => img.alt));
+    if (!alts.every((alt) => alt === product)) fail(`the new images' alt texts are ${JSON.stringify(alts)}, not the product's name`);
+    await until('the thumbnails to load', async () =>
+      page.locator('#image-list img').evaluateAll((imgs) => imgs.every((img) => img.complete && img.naturalWidth > 0)),
+    );
+    await apiOrder([first, second], 'in the order they were dropped');
+    await screenshot(page, `images-${pass.name}.png`);
+  });
+
+  await step('images: drag the second before the first', async () => {
+    const source = page.locator(`#image-list > li[data-image-id="${second}"] figure`);
+    const target = page.locator(`#image-list > li[data-image-id="${first}"] figure`);
+    if (pass.phone) {
+      // A touch screen drags with a long press, which the emulated phone cannot make: the
+      // drag's events, as the browser would send them, onto the first image's top.
+      const said = await page.evaluate(([from, to]) => {
+        const source = document.querySelector(`#image-list > li[data-image-id="${from}"] figure`);
+        const target = document.querySelector(`#image-list > li[data-image-id="${to}"] figure`);
+        const box = target.getBoundingClientRect();
+        const transfer = new DataTransfer();
+        const at = { clientX: box.left + 12, clientY: box.top + 12 };
+        const fire = (element, type) => {
+          const event = new DragEvent(type, { bubbles: true, cancelable: true, dataTransfer: transfer, ...at });
+          element.dispatchEvent(event);
+          return `${type}:${event.defaultPrevented}`;
+        };
+        return [fire(source, 'dragstart'), fire(target, 'dragenter'), fire(target, 'dragover'), fire(target, 'drop'), fire(source, 'dragend')].join(' ');
+      }, [second, first]);
+      if (!said.includes('dragover:true') || !said.includes('drop:true')) fail(`the list handled the drag as ${said}`);
+    } else {
+      await source.dragTo(target, { targetPosition: { x: 12, y: 12 } });
+    }
+    await expectToast(page, 'Nouvel ordre des images enregistré.');
+    // Moved at once, then the list comes back from the server with its captions.
+    const caption = async () => (await text(page, '#image-list > li:first-child figcaption')).replace(/\s+/g, ' ').trim();
+    await until('the list in its new order, the first one captioned as the main image', async () =>
+      (await order()).join(',') === [second, first].join(',') && (await caption()) === 'Image 1 sur 2 Principale',
+    ).catch(async (error) => fail(`${error.message}; the first caption says "${await caption()}"`));
+    await apiOrder([second, first], 'in the dragged order');
+    await screenshot(page, `images-reordered-${pass.name}.png`);
+  });
+
+  await step('images: back with the "move up" button, from the keyboard', async () => {
+    const up = page.locator(`#image-list > li[data-image-id="${first}"] .image-move button[value=up]`);
+    if ((await up.getAttribute('aria-label')) !== "Monter l'image 2") fail(`the button is labelled "${await up.getAttribute('aria-label')}"`);
+    await up.focus();
+    await page.keyboard.press('Enter');
+    await until('the list back in its first order', async () => (await order()).join(',') === [first, second].join(','));
+    // Focus stays with the image moved (its "move up" is now disabled: on "move down").
+    const focused = await page.evaluate(() => {
+      const el = document.activeElement;
+      return el ? `${el.closest('[data-image-id]')?.dataset.imageId}:${el.value}` : '';
+    });
+    if (focused !== `${first}:down`) fail(`the focus is on ${focused}`);
+    await until('the move said aloud', async () => (await text(page, '#images-status')).includes('Image déplacée en position 1 sur 2.'));
+    await apiOrder([first, second], 'back in the first order');
+  });
+
+  await step('images: an alt text of its own', async () => {
+    const alt = `${product}, vue de face`;
+    const field = page.locator(`#alt-${first}`);
+    await field.fill(alt);
+    await field.press('Enter');
+    await expectToast(page, 'Texte alternatif enregistré.');
+    await until('the API to carry the alt text', async () => (await apiImages())[0]?.alt === alt);
+  });
+
+  await step('images: delete one, through its confirmation dialog', async () => {
+    await page.locator(`#image-list > li[data-image-id="${second}"] a.btn-danger`).click();
+    await expectVisible(page, '#modal[open] .confirm', 'the confirmation dialog');
+    const question = (await text(page, '#modal .confirm h2')).trim();
+    if (question !== 'Supprimer cette image ? La boutique ne la montrera plus.') fail(`the dialog asks "${question}"`);
+    await animationsDone(page, '#modal');
+    // What the screen shows (the list is scrolled down to the image; a whole-page picture
+    // would place the dialog's backdrop wrongly).
+    await page.screenshot({ path: path.join(SCREENSHOTS, `images-delete-${pass.name}.png`), caret: 'initial', timeout: STEP_MS });
+    await page.locator('#modal .confirm button[type=submit]').click();
+    await expectToast(page, 'Image supprimée.');
+    await until('one image left', async () => (await order()).join(',') === first);
+    if ((await page.locator('#modal[open]').count()) > 0) fail('the dialog is still open');
+    await apiOrder([first], 'without the deleted one');
+  });
 }
 
 /** Issue 5's staff scenario, on the product this pass created (published, 12 in stock):
@@ -1048,6 +1209,35 @@ async function runWithoutJavaScript(browser) {
     await expectToast(page, 'Catégorie supprimée.');
   });
 
+  await step('images: a photo uploaded with the plain form, moved, then deleted', async () => {
+    await page.goto(`${BASE_URL}/admin/products`);
+    const href = await page.locator('table.data td a[href^="/admin/products/"]').first().getAttribute('href');
+    const tab = `${href}/images`;
+    await page.goto(`${BASE_URL}${tab}`);
+    await expectVisible(page, '#image-upload button[type=submit]', 'the upload button');
+    const before = await page.locator('#image-list > li.image-item').count();
+    await page.locator('#image-files').setInputFiles(PHOTOS[0].file);
+    await page.locator('#image-upload button[type=submit]').click();
+    await waitForPath(page, tab);
+    await expectToast(page, '1 image(s) ajoutée(s).');
+    const ids = await page.locator('#image-list > li.image-item').evaluateAll((lis) => lis.map((li) => li.dataset.imageId));
+    if (ids.length !== before + 1) fail(`the list has ${ids.length} images, not ${before + 1}`);
+    const added = ids[ids.length - 1];
+    await screenshot(page, `images-${name}.png`);
+    if (ids.length > 1) {
+      await page.locator(`#image-list > li[data-image-id="${added}"] .image-move button[value=up]`).click();
+      await waitForPath(page, tab);
+      await expectToast(page, `Image déplacée en position ${ids.length - 1} sur ${ids.length}.`);
+    }
+    await page.locator(`#image-list > li[data-image-id="${added}"] a.btn-danger`).click();
+    await until('the confirmation page', async () => pathOf(page) === `${tab}/${added}/delete`);
+    await expectVisible(page, '.confirm h2', 'the question');
+    await page.locator('.confirm button.btn-danger').click();
+    await waitForPath(page, tab);
+    await expectToast(page, 'Image supprimée.');
+    if ((await page.locator(`#image-list > li[data-image-id="${added}"]`).count()) !== 0) fail('the image is still listed');
+  });
+
   await step('log out from the account menu', async () => {
     await page.locator('details.user-menu > summary').click();
     await page.locator('form.logout[action="/logout"] button').click();
@@ -1117,6 +1307,7 @@ async function runAccessibility(browser) {
       `${productHref}/stock`,
       `${productHref}/preview`,
       `${productHref}/history`,
+      `${productHref}/images`,
       '/admin/categories',
       '/admin/staff',
       '/admin/reviews',
@@ -1132,6 +1323,12 @@ async function runAccessibility(browser) {
       '/admin/settings/api-keys',
       '/admin/account',
     ];
+    // The confirmation before deleting one of its images, when it has one.
+    const imageId = await page.evaluate(async (href) => {
+      const html = await (await fetch(`${href}/images`)).text();
+      return new DOMParser().parseFromString(html, 'text/html').querySelector('#image-list [data-image-id]')?.dataset.imageId;
+    }, productHref);
+    if (imageId) pages.push(`${productHref}/images/${imageId}/delete`);
     for (const theme of ['light', 'dark']) {
       await page.goto(`${BASE_URL}/admin`);
       await page.locator('form.pref select[name=theme]').selectOption(theme);

@@ -141,7 +141,7 @@ texts! {
     available, publish, unpublish, archive, archive_confirm, bulk_publish, bulk_unpublish,
     bulk_none_selected, bulk_done, select_all, select_row, created, saved, published, unpublished,
     archived, no_products, products_count, sort_by, tab_details, tab_stock, tab_preview,
-    tab_history, tab_images, images_none, images_later, history_none, who, when, what,
+    tab_history, tab_images, images_none, history_none, who, when, what,
     stock_adjust, stock_quantity, stock_reason, reason_received, reason_inventory,
     reason_damaged, reason_correction, stock_note, stock_adjusted, stock_movements,
     stock_inventory_hint, refused_archived, refused_generic, stock_insufficient, reference_taken, field_required, field_too_long, invalid_number,
@@ -244,6 +244,17 @@ texts! {
     outbox_when, outbox_sent_on, outbox_failed_on, outbox_next_try, outbox_resend,
     outbox_resend_confirm, outbox_resent, outbox_resend_refused, outbox_resends,
     outbox_attempts_count, outbox_text_part,
+    // product images
+    images_title, images_help, images_add, images_drop, images_choose, images_formats,
+    images_alt_new, images_alt_new_hint, images_send, images_uploads, images_progress,
+    images_waiting, images_uploading, images_processing, images_done, images_added,
+    images_file_refused, images_position, images_main, images_move_up, images_move_down,
+    images_move_up_label, images_move_down_label, images_moved, images_reordered, images_alt,
+    images_alt_of, images_alt_saved, images_delete_label, images_delete_confirm, images_deleted,
+    img_err_empty, img_err_too_large, img_err_pixels, img_err_format, img_err_heic,
+    img_err_corrupt, img_err_no_file, img_err_one_file, img_err_archived, img_err_gone,
+    img_err_order, img_err_alt_empty, img_err_conflict, img_err_server, img_err_network,
+    too_large_title, too_large_body,
 }
 
 #[cfg(test)]
