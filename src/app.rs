@@ -51,6 +51,35 @@ pub fn consumers(bus: &Arc<CommandBus>) -> Vec<Arc<dyn projections::Projection>>
     all
 }
 
+/// What `serve` runs: every consumer, then the publisher of invoice and credit note PDFs
+/// into `media`.
+pub fn consumers_publishing(
+    bus: &Arc<CommandBus>,
+    media: crate::media::Media,
+    renderer: Arc<crate::invoices::pdf::Renderer>,
+) -> Vec<Arc<dyn projections::Projection>> {
+    let mut all = consumers(bus);
+    all.push(Arc::new(crate::invoices::publish::Publisher::new(
+        bus.clone(),
+        media,
+        renderer,
+    )));
+    all
+}
+
+/// Writes `bytes` to `path`, or to standard output for `-`.
+fn write_output(path: &std::path::Path, bytes: &[u8]) -> Result<(), AppError> {
+    use std::io::Write;
+    if path.as_os_str() == "-" {
+        let mut out = std::io::stdout().lock();
+        out.write_all(bytes)
+            .and_then(|()| out.flush())
+            .map_err(|e| AppError::Input(format!("standard output: {e}")))
+    } else {
+        std::fs::write(path, bytes).map_err(|e| AppError::Input(format!("{}: {e}", path.display())))
+    }
+}
+
 /// Runs a parsed command line.
 pub async fn run(cli: Cli) -> Result<(), AppError> {
     if let Command::Openapi = cli.command {
@@ -76,6 +105,42 @@ pub async fn run(cli: Cli) -> Result<(), AppError> {
             let result = api_key(&db, command).await;
             db.close().await;
             result
+        }
+        Command::Invoice {
+            command: crate::cli::InvoiceCommand::Pdf { number, output },
+        } => {
+            let media = crate::media::Media::from_env(&cli.data_dir).map_err(AppError::Config)?;
+            let db = Database::open(&location, 2).await?;
+            let pdf = crate::invoices::stored_pdf(&db.pool, &media, &number).await;
+            db.close().await;
+            let pdf = pdf
+                .map_err(|e| AppError::Input(e.to_string()))?
+                .ok_or_else(|| {
+                    AppError::Input(format!(
+                        "no PDF is stored for {number}: not issued (or not rendered yet)"
+                    ))
+                })?;
+            write_output(&output, &pdf)?;
+            if output.as_os_str() != "-" {
+                eprintln!(
+                    "{number}: {} bytes written to {}",
+                    pdf.len(),
+                    output.display()
+                );
+            }
+            Ok(())
+        }
+        Command::Close => {
+            let db = Database::open(&location, 2).await?;
+            let bus = CommandBus::new(db.pool.clone());
+            let result = crate::closures::close_due(&bus, chrono::Utc::now()).await;
+            db.close().await;
+            let days = result.map_err(|e| AppError::Input(e.to_string()))?;
+            match (days.first(), days.last()) {
+                (Some(first), Some(last)) => println!("closed {} day(s): {first} to {last}", days.len()),
+                _ => println!("nothing to close: every day that is over is closed (or waits for the register to catch up)"),
+            }
+            Ok(())
         }
         Command::Media {
             command: crate::cli::MediaCommand::Gc { grace_minutes },
@@ -312,6 +377,11 @@ async fn serve(
     media: crate::media::Media,
 ) -> Result<(), AppError> {
     let bus = CommandBus::new(db.pool.clone());
+    crate::process::NumberFormats::from_env().map_err(AppError::Config)?;
+    let renderer = Arc::new(
+        crate::invoices::pdf::Renderer::new()
+            .map_err(|e| AppError::Config(format!("invoice template: {e}")))?,
+    );
     if demo {
         let empty: bool = sqlx::query_scalar("select not exists(select 1 from events)")
             .fetch_one(&db.pool)
@@ -338,7 +408,11 @@ async fn serve(
         demo_owner(&bus).await?;
     }
     let (changes_tx, changes_rx) = watch::channel(0u64);
-    let projector = Projector::new(db.pool.clone(), consumers(&bus)).with_changes(changes_tx);
+    let projector = Projector::new(
+        db.pool.clone(),
+        consumers_publishing(&bus, media.clone(), renderer),
+    )
+    .with_changes(changes_tx);
     // Catch up before answering, so the first requests see current views and process
     // managers settle earlier orders before the sweeper looks at reservations.
     if let Err(error) = projector.run_once().await {

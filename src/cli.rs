@@ -50,6 +50,14 @@ pub enum Command {
         #[command(subcommand)]
         command: MediaCommand,
     },
+    /// Invoices and credit notes as issued.
+    Invoice {
+        #[command(subcommand)]
+        command: InvoiceCommand,
+    },
+    /// Closes every day that is over (as `serve` does every few minutes), with its month
+    /// and year when it is their last day.
+    Close,
     /// Staff accounts of the admin.
     Staff {
         #[command(subcommand)]
@@ -79,6 +87,20 @@ pub enum MediaCommand {
         /// to commit.
         #[arg(long, default_value_t = 60)]
         grace_minutes: u64,
+    },
+}
+
+/// What to do with invoices.
+#[derive(Debug, Subcommand)]
+pub enum InvoiceCommand {
+    /// Writes the PDF of an invoice or credit note exactly as stored when it was issued
+    /// (checked against its recorded SHA-256).
+    Pdf {
+        /// Its number, e.g. `FA-2026-000001`.
+        number: String,
+        /// Where to write it; `-` for standard output.
+        #[arg(long, short)]
+        output: std::path::PathBuf,
     },
 }
 

@@ -229,14 +229,11 @@ const PRAISE: &[&str] = &[
 type Family = (&'static str, &'static str, &'static str, Brands, (u32, u32));
 type Brands = &'static [(&'static str, &'static [&'static str])];
 
-/// The demo seller (a made-up SIREN whose keys are valid) and its pickup locations.
-async fn settings(
-    bus: &CommandBus,
-    rng: &mut StdRng,
-    system: &EventMetadata,
-) -> Result<(), String> {
+/// The demo seller: a made-up SARL in Lyon whose SIREN, SIRET and VAT number have valid
+/// keys.
+pub fn seller() -> Result<LegalIdentity, String> {
     let err = |e: &dyn std::fmt::Display| e.to_string();
-    let identity = LegalIdentity {
+    Ok(LegalIdentity {
         company_name: "Comptoir Moto Démo".to_owned(),
         legal_form: "SARL".to_owned(),
         share_capital: Some(Money::new(Decimal::new(10_000, 0)).map_err(|e| err(&e))?),
@@ -252,7 +249,17 @@ async fn settings(
         vat_number: Some(VatNumber::new("FR11123456782").map_err(|e| err(&e))?),
         email: Email::new("contact@comptoir.test").map_err(|e| err(&e))?,
         phone: Some(Phone::new("04 72 00 00 00").map_err(|e| err(&e))?),
-    };
+    })
+}
+
+/// The demo seller and its pickup locations.
+async fn settings(
+    bus: &CommandBus,
+    rng: &mut StdRng,
+    system: &EventMetadata,
+) -> Result<(), String> {
+    let err = |e: &dyn std::fmt::Display| e.to_string();
+    let identity = seller()?;
     let mut commands = vec![ShopSettingsCommand::ChangeLegalIdentity {
         identity: Box::new(identity),
     }];

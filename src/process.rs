@@ -236,11 +236,10 @@ impl Invoicer {
         settled(result, "invoicer", position)
     }
 
-    /// The series year of a payment: the calendar year in France. Around New Year Paris is
-    /// on winter time, UTC+1, so no daylight-saving rule is needed here.
-    pub fn year_of(paid_at: chrono::DateTime<Utc>) -> i32 {
+    /// The series year of an instant: the calendar year in France.
+    pub fn year_of(at: chrono::DateTime<Utc>) -> i32 {
         use chrono::Datelike;
-        (paid_at + chrono::Duration::hours(1)).year()
+        aggregates::calendar::paris_day(at).year()
     }
 }
 
@@ -319,13 +318,17 @@ impl Projection for Invoicer {
                     document_id,
                     ..
                 }) => {
+                    // Issued when numbered: the same time however often this runs again.
+                    let issued_at = envelope.raw.recorded_at;
                     let command = match document_id {
                         None => OrderCommand::IssueInvoice {
                             invoice_number: formatted.clone(),
+                            issued_at,
                         },
                         Some(credit_id) => OrderCommand::IssueCreditNote {
                             credit_id: *credit_id,
                             credit_note_number: formatted.clone(),
+                            issued_at,
                         },
                     };
                     let result = self

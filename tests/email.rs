@@ -308,6 +308,7 @@ async fn pay(bus: &CommandBus, order_id: Uuid, invoice: &str) {
         order_id,
         OrderCommand::IssueInvoice {
             invoice_number: invoice.into(),
+            issued_at: chrono::Utc::now(),
         },
     )
     .await;
@@ -423,6 +424,7 @@ async fn order_events_become_emails_in_the_customers_language_with_working_links
         english,
         OrderCommand::IssueInvoice {
             invoice_number: "F-2026-00001".into(),
+            issued_at: chrono::Utc::now(),
         },
     )
     .await;

@@ -53,6 +53,21 @@ async fn place(bus: &CommandBus, n: usize) -> Uuid {
     order_id
 }
 
+/// The text of a PDF, by Debian's pdftotext (`scripts/pdf-deps`).
+fn pdf_text(pdf: &[u8]) -> String {
+    use std::io::Write;
+    let mut child = std::process::Command::new("pdftotext")
+        .args(["-layout", "-", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("pdftotext is missing: run scripts/pdf-deps");
+    child.stdin.take().unwrap().write_all(pdf).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap()
+}
+
 /// 2 × 10.00 at 20 % + 4.00 at 5.5 %: 24.00 + 4.22 TTC.
 const ORDER_TTC: &str = "28.22";
 
@@ -424,4 +439,158 @@ async fn days_close_with_the_register_totals_and_verify_against_it() {
         .await
         .unwrap();
     assert_eq!(check.problems.len(), 1, "{:?}", check.problems);
+}
+
+#[tokio::test]
+async fn issued_documents_are_rendered_once_stored_with_their_hash_and_served_as_stored() {
+    use aggregates::shop_settings::ShopSettingsCommand;
+    use aggregates::SHOP_SETTINGS_ID;
+
+    common::init_logs();
+    let db = TestDb::new().await;
+    let bus = db.bus();
+    let folder = tempfile::tempdir().unwrap();
+    let media = comptoir::media::Media::local(folder.path());
+    let renderer = Arc::new(comptoir::invoices::pdf::Renderer::new().unwrap());
+    let projector = Projector::new(
+        db.pool.clone(),
+        comptoir::app::consumers_publishing(&bus, media.clone(), renderer),
+    );
+    let order = place(&bus, 1).await;
+    pay(&bus, order).await;
+
+    // No seller yet: no invoice can be printed, and the publisher says why and waits.
+    let stopped = projector.run_once().await.unwrap_err().to_string();
+    assert!(stopped.contains("legal identity"), "{stopped}");
+    let seller = comptoir::demo::seller().unwrap();
+    bus.settings
+        .execute(
+            SHOP_SETTINGS_ID,
+            ShopSettingsCommand::ChangeLegalIdentity {
+                identity: Box::new(seller),
+            },
+            &EventMetadata::system(),
+        )
+        .await
+        .unwrap();
+    for _ in 0..4 {
+        projector.run_once().await.unwrap();
+    }
+    // A partial refund: its credit note is published too.
+    let refund = OrderCommand::RefundLines {
+        credit_id: Uuid::now_v7(),
+        lines: vec![RefundLineInput {
+            product_id: Uuid::from_u128(1),
+            quantity: 1,
+        }],
+        reason: "rayure sur le carter".into(),
+    };
+    bus.orders
+        .execute(&order.to_string(), refund, &EventMetadata::system())
+        .await
+        .unwrap();
+    for _ in 0..4 {
+        projector.run_once().await.unwrap();
+    }
+
+    let documents: Vec<(String, String, String, i64)> = sqlx::query_as(
+        "select number, pdf_key, pdf_sha256, pdf_size from invoice_register order by issued_at",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(documents.len(), 2);
+    let state = comptoir::http::AppState {
+        media: media.clone(),
+        ..common::state(&db)
+    };
+    for (number, key, sha, size) in &documents {
+        assert!(
+            key.starts_with("documents/") && key.contains(sha.as_str()),
+            "{key}"
+        );
+        let first = comptoir::invoices::stored_pdf(&state.pool, &state.media, number)
+            .await
+            .unwrap()
+            .unwrap();
+        let second = comptoir::invoices::stored_pdf(&state.pool, &state.media, number)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(first, second);
+        assert_eq!(first.len() as i64, *size);
+        assert!(first.starts_with(b"%PDF-"));
+        // What it says: the document as issued for this order and this seller.
+        let text = pdf_text(&first);
+        for expected in [
+            number.as_str(),
+            "123 456 782",
+            "Client 1",
+            "CMD-T-00001",
+            "Atelier",
+            "REF-1",
+            "Espèces",
+        ] {
+            assert!(
+                text.contains(expected) || text.contains(&expected.replace(' ', "")),
+                "{number}: {expected:?} missing from\n{text}"
+            );
+        }
+    }
+    let invoice_number = &documents[0].0;
+    let credit_text = pdf_text(
+        &comptoir::invoices::stored_pdf(&state.pool, &state.media, &documents[1].0)
+            .await
+            .unwrap()
+            .unwrap(),
+    );
+    assert!(
+        credit_text.contains(invoice_number.as_str()),
+        "{credit_text}"
+    );
+    assert!(
+        credit_text.contains("rayure sur le carter"),
+        "{credit_text}"
+    );
+    // Running the publisher over everything again stores nothing new.
+    let before: i64 = sqlx::query_scalar("select count(*) from events")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    sqlx::query(
+        "update projection_checkpoints set last_position = 0, last_tx = 0 where name = 'publisher'",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    projector.run_once().await.unwrap();
+    let after: i64 = sqlx::query_scalar("select count(*) from events")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(before, after);
+
+    // The orphan sweep keeps them: events reference them.
+    comptoir::media::gc(&media, &db.pool, std::time::Duration::ZERO)
+        .await
+        .unwrap();
+    for (_, key, ..) in &documents {
+        assert!(folder.path().join(key).exists(), "{key} was swept");
+    }
+
+    // A PDF altered in the store is refused, not served.
+    let (number, key, ..) = &documents[0];
+    let path = folder.path().join(key);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let last = bytes.len() - 10;
+    bytes[last] ^= 1;
+    std::fs::write(&path, bytes).unwrap();
+    let refused = comptoir::invoices::stored_pdf(&state.pool, &state.media, number).await;
+    assert!(
+        matches!(
+            refused,
+            Err(comptoir::invoices::PdfReadError::Altered { .. })
+        ),
+        "{refused:?}"
+    );
 }

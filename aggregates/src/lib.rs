@@ -2,6 +2,7 @@
 //! the service traits aggregates call. No IO lives here.
 #![forbid(unsafe_code)]
 
+pub mod calendar;
 pub mod category;
 pub mod closure;
 pub mod invoice_series;

@@ -1090,7 +1090,7 @@ impl Narrator {
                             ("new", t.order_status_cancelled),
                         ],
                     ),
-                    OrderEvent::InvoiceIssued { invoice_number } => say(
+                    OrderEvent::InvoiceIssued { invoice_number, .. } => say(
                         t.h_invoice_issued,
                         t.trail_invoice_issued,
                         &[("subject", s), ("number", invoice_number)],

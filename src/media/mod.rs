@@ -531,7 +531,8 @@ pub async fn remove(
     Ok(())
 }
 
-/// Every key that a current image of any product references, from the event store.
+/// Every key the event store references: the variants of current product images, and
+/// every stored invoice and credit note PDF.
 pub async fn referenced_keys(pool: &PgPool) -> Result<HashSet<String>, sqlx::Error> {
     let rows: Vec<(String, serde_json::Value)> = sqlx::query_as(
         "select aggregate_id, payload from events
@@ -562,7 +563,16 @@ pub async fn referenced_keys(pool: &PgPool) -> Result<HashSet<String>, sqlx::Err
             Err(error) => return Err(sqlx::Error::Decode(Box::new(error))),
         }
     }
-    Ok(live.into_values().flatten().collect())
+    let mut keys: HashSet<String> = live.into_values().flatten().collect();
+    // Invoice and credit note PDFs, kept for good (they are the documents as issued).
+    let documents: Vec<String> = sqlx::query_scalar(
+        "select payload::jsonb -> 'DocumentStored' ->> 'key' from events
+         where aggregate_type = 'Order' and event_type = 'DocumentStored'",
+    )
+    .fetch_all(pool)
+    .await?;
+    keys.extend(documents);
+    Ok(keys)
 }
 
 /// What the orphan sweep did.

@@ -35,6 +35,14 @@ pub struct Order {
     amount_paid: Option<Money>,
     failed_payment_reference: Option<String>,
     invoice_number: Option<String>,
+    /// When the invoice was issued.
+    #[serde(default)]
+    invoice_issued_at: Option<DateTime<Utc>>,
+    /// Who took the payment (`stripe`, `pickup`) and when.
+    #[serde(default)]
+    payment_provider: Option<String>,
+    #[serde(default)]
+    paid_at: Option<DateTime<Utc>>,
     /// Credit notes asked for and issued, in order.
     #[serde(default)]
     credit_notes: Vec<CreditNote>,
@@ -138,6 +146,21 @@ impl Order {
     /// Invoice number, once issued.
     pub fn invoice_number(&self) -> Option<&str> {
         self.invoice_number.as_deref()
+    }
+
+    /// When the invoice was issued (unknown for invoices from before this was recorded).
+    pub fn invoice_issued_at(&self) -> Option<DateTime<Utc>> {
+        self.invoice_issued_at
+    }
+
+    /// Who took the confirmed payment (`stripe`, `pickup`).
+    pub fn payment_provider(&self) -> Option<&str> {
+        self.payment_provider.as_deref()
+    }
+
+    /// When the confirmed payment was made.
+    pub fn paid_at(&self) -> Option<DateTime<Utc>> {
+        self.paid_at
     }
 
     /// The credit notes asked for, numbered or not yet, in order.
@@ -457,7 +480,10 @@ impl Aggregate for Order {
                     sink.write(event, self).await;
                 }
             }
-            OrderCommand::IssueInvoice { invoice_number } => {
+            OrderCommand::IssueInvoice {
+                invoice_number,
+                issued_at,
+            } => {
                 self.placed()?;
                 let invoice_number = required(&invoice_number, OrderError::NumberRequired)?;
                 if let Some(existing) = &self.invoice_number {
@@ -471,12 +497,16 @@ impl Aggregate for Order {
                 if self.payment_status != PaymentStatus::Paid {
                     return Err(OrderError::NotPaid);
                 }
-                let event = OrderEvent::InvoiceIssued { invoice_number };
+                let event = OrderEvent::InvoiceIssued {
+                    invoice_number,
+                    issued_at: Some(issued_at),
+                };
                 sink.write(event, self).await;
             }
             OrderCommand::IssueCreditNote {
                 credit_id,
                 credit_note_number,
+                issued_at,
             } => {
                 self.placed()?;
                 let credit_note_number = required(&credit_note_number, OrderError::NumberRequired)?;
@@ -497,6 +527,7 @@ impl Aggregate for Order {
                     invoice_number,
                     reason: credit.reason.clone(),
                     credit_id: Some(credit_id),
+                    issued_at: Some(issued_at),
                 };
                 sink.write(event, self).await;
             }
@@ -622,11 +653,14 @@ impl Aggregate for Order {
                 self.payment_session_id = Some(session_id);
             }
             OrderEvent::PaymentConfirmed {
+                provider,
                 reference,
                 amount,
+                paid_at,
                 provider_event_id,
-                ..
             } => {
+                self.payment_provider = Some(provider);
+                self.paid_at = Some(paid_at);
                 self.provider_events.extend(provider_event_id);
                 self.payment_status = PaymentStatus::Paid;
                 self.payment_reference = Some(reference);
@@ -648,8 +682,12 @@ impl Aggregate for Order {
             OrderEvent::OrderReadyForPickup => self.status = OrderStatus::ReadyForPickup,
             OrderEvent::OrderCompleted => self.status = OrderStatus::Completed,
             OrderEvent::OrderCancelled { .. } => self.status = OrderStatus::Cancelled,
-            OrderEvent::InvoiceIssued { invoice_number } => {
+            OrderEvent::InvoiceIssued {
+                invoice_number,
+                issued_at,
+            } => {
                 self.invoice_number = Some(invoice_number);
+                self.invoice_issued_at = issued_at;
             }
             OrderEvent::CreditNoteRequested {
                 credit_id,
@@ -669,17 +707,20 @@ impl Aggregate for Order {
                     totals,
                     reason,
                     number: None,
+                    issued_at: None,
                 });
             }
             OrderEvent::CreditNoteIssued {
                 credit_note_number,
                 credit_id,
                 reason,
+                issued_at,
                 ..
             } => match credit_id {
                 Some(id) => {
                     if let Some(credit) = self.credit_notes.iter_mut().find(|c| c.id == id) {
                         credit.number = Some(credit_note_number);
+                        credit.issued_at = issued_at;
                     }
                 }
                 // Before partial refunds a credit note took back the whole order.
@@ -692,6 +733,7 @@ impl Aggregate for Order {
                         totals,
                         reason,
                         number: Some(credit_note_number),
+                        issued_at,
                     });
                 }
             },

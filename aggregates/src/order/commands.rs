@@ -106,6 +106,8 @@ pub enum OrderCommand {
     IssueInvoice {
         /// The number (from the invoice series).
         invoice_number: String,
+        /// When.
+        issued_at: DateTime<Utc>,
     },
     /// Records the number the credit note series gave to a credit note asked for.
     IssueCreditNote {
@@ -113,6 +115,8 @@ pub enum OrderCommand {
         credit_id: Uuid,
         /// Its number.
         credit_note_number: String,
+        /// When.
+        issued_at: DateTime<Utc>,
     },
     /// The shop refunded some lines of a paid order (at the counter, by card or cash): a
     /// credit note takes them back. The order keeps its status.

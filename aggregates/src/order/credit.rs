@@ -23,6 +23,9 @@ pub struct CreditNote {
     pub reason: String,
     /// Its number, once the series gave one.
     pub number: Option<String>,
+    /// When it was issued, once it was.
+    #[serde(default)]
+    pub issued_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// A line to take back: `quantity` units of `product_id`.

@@ -117,6 +117,9 @@ pub enum OrderEvent {
     InvoiceIssued {
         /// The number.
         invoice_number: String,
+        /// When it was issued (absent on early events: the event's time).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        issued_at: Option<DateTime<Utc>>,
     },
     /// A credit note was asked for: a cancellation or refund of an invoiced order takes
     /// back `lines` (positive amounts). The credit note series numbers it next.
@@ -147,6 +150,9 @@ pub enum OrderEvent {
         /// The credit note asked for (absent on notes older than partial refunds).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         credit_id: Option<Uuid>,
+        /// When it was issued (absent on early events: the event's time).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        issued_at: Option<DateTime<Utc>>,
     },
     /// The PDF of an invoice or credit note was stored, once for all.
     DocumentStored {

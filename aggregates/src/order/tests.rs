@@ -131,6 +131,7 @@ fn cancel() -> OrderCommand {
 fn invoiced() -> OrderEvent {
     OrderEvent::InvoiceIssued {
         invoice_number: "FA-2026-000001".to_owned(),
+        issued_at: Some(at(5, 12)),
     }
 }
 
@@ -155,12 +156,14 @@ fn credit_noted() -> OrderEvent {
         invoice_number: "FA-2026-000001".to_owned(),
         reason: "customer asked".to_owned(),
         credit_id: Some(id()),
+        issued_at: Some(at(5, 13)),
     }
 }
 
 fn issue_invoice(number: &str) -> OrderCommand {
     OrderCommand::IssueInvoice {
         invoice_number: number.to_owned(),
+        issued_at: at(5, 12),
     }
 }
 
@@ -168,6 +171,7 @@ fn issue_credit_note(number: &str) -> OrderCommand {
     OrderCommand::IssueCreditNote {
         credit_id: id(),
         credit_note_number: number.to_owned(),
+        issued_at: at(5, 13),
     }
 }
 

@@ -162,7 +162,10 @@ async fn apply_order(
             .execute(&mut *conn)
             .await?;
         }
-        OrderEvent::InvoiceIssued { invoice_number } => {
+        OrderEvent::InvoiceIssued {
+            invoice_number,
+            issued_at,
+        } => {
             let (lines, totals): (Json<Vec<OrderLine>>, Json<Totals>) = sqlx::query_as(
                 "select lines, totals from invoice_register_orders where order_id = $1",
             )
@@ -181,7 +184,7 @@ async fn apply_order(
                     lines: &lines.0,
                     totals: &totals.0,
                     position,
-                    at,
+                    at: issued_at.unwrap_or(at),
                 },
             )
             .await?;
@@ -191,6 +194,7 @@ async fn apply_order(
             invoice_number,
             reason,
             credit_id,
+            issued_at,
         } => {
             // Notes from before partial refunds took the whole order back.
             let credit: Option<Credit> = match credit_id {
@@ -229,7 +233,7 @@ async fn apply_order(
                     lines: &lines.0,
                     totals: &totals.0,
                     position,
-                    at,
+                    at: issued_at.unwrap_or(at),
                 },
             )
             .await?;

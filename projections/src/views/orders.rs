@@ -232,7 +232,7 @@ impl Projection for Orders {
                         o.status = "cancelled".into();
                         o.cancel_reason = Some(reason.clone());
                     }
-                    OrderEvent::InvoiceIssued { invoice_number } => {
+                    OrderEvent::InvoiceIssued { invoice_number, .. } => {
                         o.invoice_number = Some(invoice_number.clone())
                     }
                     OrderEvent::CreditNoteRequested { totals, .. } => {

@@ -129,7 +129,7 @@ pub fn summarize(envelope: &Envelope, label: Option<&str>) -> String {
             OrderEvent::OrderReadyForPickup => format!("marked {s} ready for pickup"),
             OrderEvent::OrderCompleted => format!("completed {s}"),
             OrderEvent::OrderCancelled { reason, .. } => format!("cancelled {s}: {reason}"),
-            OrderEvent::InvoiceIssued { invoice_number } => {
+            OrderEvent::InvoiceIssued { invoice_number, .. } => {
                 format!("issued invoice {invoice_number} for {s}")
             }
             OrderEvent::CreditNoteRequested { totals, reason, .. } => format!(

@@ -2,8 +2,13 @@
 //! signed link of the "payment confirmed" email (see [`crate::links`]). No account: the
 //! signature is the permission, bound to the invoice number and an expiry.
 //!
-//! The PDF itself comes with the invoices issue: [`stored_pdf`] is where it plugs in.
-//! Until then a good link answers 404 "not issued yet", a bad or expired one 403.
+//! The PDF is the one stored when the document was issued ([`publish`]), checked against
+//! its recorded SHA-256 on every download. A good link to a document not issued yet
+//! answers 404, a bad or expired one 403.
+
+pub mod document;
+pub mod pdf;
+pub mod publish;
 
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
@@ -26,14 +31,57 @@ struct Signed {
     signature: Option<String>,
 }
 
-/// The invoice's PDF, once rendered and stored. The invoices issue fills this in (look the
-/// number up in the invoice register, read the stored PDF); until then no invoice is
-/// available.
+/// The most a stored invoice PDF may weigh when read back.
+const MAX_PDF_BYTES: u64 = 20 * 1024 * 1024;
+
+/// Why a stored PDF cannot be served.
+#[derive(Debug, thiserror::Error)]
+pub enum PdfReadError {
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("media store: {0}")]
+    Store(String),
+    #[error("the stored PDF of {0} is missing from the media store")]
+    Missing(String),
+    #[error("the stored PDF of {number} does not match its recorded SHA-256 (expected {expected}, found {found})")]
+    Altered {
+        number: String,
+        expected: String,
+        found: String,
+    },
+}
+
+/// The PDF of invoice or credit note `number` as stored when it was issued, checked
+/// against the SHA-256 its `DocumentStored` event recorded; `None` while it is not issued
+/// (or not yet rendered).
 pub async fn stored_pdf(
-    _state: &AppState,
-    _invoice_number: &str,
-) -> Result<Option<Vec<u8>>, sqlx::Error> {
-    Ok(None)
+    pool: &sqlx::PgPool,
+    media: &crate::media::Media,
+    invoice_number: &str,
+) -> Result<Option<Vec<u8>>, PdfReadError> {
+    let stored: Option<(Option<String>, Option<String>)> =
+        sqlx::query_as("select pdf_key, pdf_sha256 from invoice_register where number = $1")
+            .bind(invoice_number)
+            .fetch_optional(pool)
+            .await?;
+    let Some((Some(key), Some(expected))) = stored else {
+        return Ok(None);
+    };
+    let bytes = media
+        .store()
+        .get(&key, MAX_PDF_BYTES)
+        .await
+        .map_err(|e| PdfReadError::Store(e.to_string()))?
+        .ok_or_else(|| PdfReadError::Missing(invoice_number.to_owned()))?;
+    let found = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
+    if found != expected {
+        return Err(PdfReadError::Altered {
+            number: invoice_number.to_owned(),
+            expected,
+            found,
+        });
+    }
+    Ok(Some(bytes))
 }
 
 fn answer(status: StatusCode, text: &'static str) -> Response {
@@ -81,7 +129,7 @@ async fn download(
             return refused();
         }
     }
-    match stored_pdf(&state, &invoice_number).await {
+    match stored_pdf(&state.pool, &state.media, &invoice_number).await {
         Ok(Some(pdf)) => {
             let mut response = pdf.into_response();
             let headers = response.headers_mut();
