@@ -130,6 +130,59 @@ pub async fn run(cli: Cli) -> Result<(), AppError> {
             }
             Ok(())
         }
+        Command::Export { command } => {
+            use crate::cli::{AuditFormat, ExportCommand};
+            let db = Database::open(&location, 2).await?;
+            let bus = CommandBus::new(db.pool.clone());
+            let result = match command {
+                ExportCommand::SalesCsv {
+                    period,
+                    dialect,
+                    output,
+                } => {
+                    crate::accounting::run::sales_csv(
+                        &db.pool,
+                        period.from,
+                        period.to,
+                        dialect,
+                        output.as_deref(),
+                    )
+                    .await
+                }
+                ExportCommand::Fec {
+                    period,
+                    separator,
+                    output,
+                } => {
+                    crate::accounting::run::fec(
+                        &bus,
+                        period.from,
+                        period.to,
+                        separator,
+                        output.as_deref(),
+                    )
+                    .await
+                }
+                ExportCommand::Audit {
+                    period,
+                    format,
+                    output,
+                } => {
+                    crate::accounting::run::audit(
+                        &db.pool,
+                        period.from,
+                        period.to,
+                        format == AuditFormat::Jsonl,
+                        output.as_deref(),
+                    )
+                    .await
+                }
+            };
+            db.close().await;
+            let (rows, written_to) = result.map_err(|e| AppError::Input(e.to_string()))?;
+            eprintln!("{rows} row(s) written to {written_to}");
+            Ok(())
+        }
         Command::Close => {
             let db = Database::open(&location, 2).await?;
             let bus = CommandBus::new(db.pool.clone());

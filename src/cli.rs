@@ -3,7 +3,9 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::accounting::{Dialect, FecSeparator};
 
 /// Comptoir: an event-sourced commerce ledger and back office.
 #[derive(Debug, Parser)]
@@ -50,6 +52,12 @@ pub enum Command {
         #[command(subcommand)]
         command: MediaCommand,
     },
+    /// Accounting exports for a period, streamed from the invoice register and the event
+    /// store.
+    Export {
+        #[command(subcommand)]
+        command: ExportCommand,
+    },
     /// Invoices and credit notes as issued.
     Invoice {
         #[command(subcommand)]
@@ -87,6 +95,64 @@ pub enum MediaCommand {
         /// to commit.
         #[arg(long, default_value_t = 60)]
         grace_minutes: u64,
+    },
+}
+
+/// A period of whole days, Paris time, both included.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct Period {
+    /// First day, YYYY-MM-DD.
+    #[arg(long)]
+    pub from: chrono::NaiveDate,
+    /// Last day, YYYY-MM-DD (included).
+    #[arg(long)]
+    pub to: chrono::NaiveDate,
+}
+
+/// The audit trail's formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuditFormat {
+    /// RFC 4180 CSV.
+    Csv,
+    /// One JSON object per line.
+    Jsonl,
+}
+
+/// Which export.
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// One row per invoice or credit note: HT and VAT per rate, TTC, payment.
+    SalesCsv {
+        #[command(flatten)]
+        period: Period,
+        /// `fr` (semicolon, decimal comma, UTF-8 with BOM) or `rfc` (RFC 4180).
+        #[arg(long, default_value = "fr")]
+        dialect: Dialect,
+        /// Where to write it (default: standard output).
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// The FEC (LPF art. A47 A-1) of the period's sales and takings, ISO-8859-15. Account
+    /// numbers come from `COMPTOIR_ACCOUNT_PLAN` (a JSON file) when set.
+    Fec {
+        #[command(flatten)]
+        period: Period,
+        /// `pipe` or `tab`.
+        #[arg(long, default_value = "pipe")]
+        separator: FecSeparator,
+        /// Where to write it (default: `<SIREN>FEC<last day>.txt` in this folder).
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Every event of the period with its seal, to verify the chain.
+    Audit {
+        #[command(flatten)]
+        period: Period,
+        #[arg(long, value_enum, default_value = "csv")]
+        format: AuditFormat,
+        /// Where to write it (default: standard output).
+        #[arg(long, short)]
+        output: Option<PathBuf>,
     },
 }
 

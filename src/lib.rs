@@ -4,6 +4,7 @@
 // The OpenAPI description is one large `json!` literal.
 #![recursion_limit = "512"]
 
+pub mod accounting;
 pub mod admin;
 pub mod api;
 pub mod app;

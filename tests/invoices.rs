@@ -594,3 +594,113 @@ async fn issued_documents_are_rendered_once_stored_with_their_hash_and_served_as
         "{refused:?}"
     );
 }
+
+#[tokio::test]
+async fn the_register_exports_to_csv_fec_and_the_audit_trail() {
+    use aggregates::shop_settings::ShopSettingsCommand;
+    use comptoir::accounting::{run, Dialect, FecSeparator, FEC_COLUMNS};
+
+    common::init_logs();
+    let db = TestDb::new().await;
+    let bus = db.bus();
+    bus.settings
+        .execute(
+            aggregates::SHOP_SETTINGS_ID,
+            ShopSettingsCommand::ChangeLegalIdentity {
+                identity: Box::new(comptoir::demo::seller().unwrap()),
+            },
+            &EventMetadata::system(),
+        )
+        .await
+        .unwrap();
+    let order = place(&bus, 1).await;
+    pay(&bus, order).await;
+    settle(&db).await;
+    bus.orders
+        .execute(
+            &order.to_string(),
+            OrderCommand::CancelOrder {
+                reason: "plus besoin".into(),
+            },
+            &EventMetadata::system(),
+        )
+        .await
+        .unwrap();
+    settle(&db).await;
+
+    let today = comptoir::closures::paris_day(Utc::now());
+    let folder = tempfile::tempdir().unwrap();
+
+    // Sales CSV, French dialect: BOM, semicolons, decimal commas, the credit note negative.
+    let csv_path = folder.path().join("ventes.csv");
+    let (rows, _) = run::sales_csv(&db.pool, today, today, Dialect::French, Some(&csv_path))
+        .await
+        .unwrap();
+    assert_eq!(rows, 2);
+    let csv = std::fs::read(&csv_path).unwrap();
+    assert!(csv.starts_with(b"\xEF\xBB\xBF"));
+    let csv = String::from_utf8(csv).unwrap();
+    assert!(csv.contains(";28,22;") && csv.contains(";-28,22;"), "{csv}");
+
+    // FEC: named after the SIREN and the last day, 18 columns, ISO-8859-15, balanced.
+    let cwd = std::env::current_dir().unwrap();
+    let fec_path = folder
+        .path()
+        .join(comptoir::accounting::fec_file_name("123456782", today));
+    let (rows, written) = run::fec(&bus, today, today, FecSeparator::Pipe, Some(&fec_path))
+        .await
+        .unwrap();
+    assert_eq!(rows, 2);
+    assert!(written.ends_with(&format!("123456782FEC{}.txt", today.format("%Y%m%d"))));
+    assert_eq!(std::env::current_dir().unwrap(), cwd);
+    let bytes = std::fs::read(&fec_path).unwrap();
+    let (text, _, malformed) = encoding_rs::ISO_8859_15.decode(&bytes);
+    assert!(!malformed);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], FEC_COLUMNS.join("|"));
+    let mut balance: std::collections::BTreeMap<(String, String), rust_decimal::Decimal> =
+        Default::default();
+    for line in &lines[1..] {
+        let fields: Vec<&str> = line.split('|').collect();
+        assert_eq!(fields.len(), 18, "{line}");
+        let amount = |s: &str| -> rust_decimal::Decimal {
+            if s.is_empty() {
+                rust_decimal::Decimal::ZERO
+            } else {
+                s.replace(',', ".").parse().unwrap()
+            }
+        };
+        *balance
+            .entry((fields[0].to_owned(), fields[2].to_owned()))
+            .or_default() += amount(fields[11]) - amount(fields[12]);
+    }
+    assert!(balance.len() >= 3, "{balance:?}");
+    assert!(balance.values().all(|b| b.is_zero()), "{balance:?}");
+
+    // The audit trail of the day: every event, with its seal.
+    let audit_path = folder.path().join("audit.jsonl");
+    let (rows, _) = run::audit(&db.pool, today, today, true, Some(&audit_path))
+        .await
+        .unwrap();
+    let events: i64 = sqlx::query_scalar("select count(*) from events")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(rows as i64, events);
+
+    // A period the wrong way round is refused, naming both ends.
+    let refused = run::sales_csv(
+        &db.pool,
+        today,
+        today.pred_opt().unwrap(),
+        Dialect::Rfc4180,
+        None,
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(
+        refused.contains("--from") && refused.contains("--to"),
+        "{refused}"
+    );
+}
