@@ -54,11 +54,16 @@ pub fn seal(previous: &[u8], event: &StoredEvent) -> [u8; 32] {
     hasher.finalize().into()
 }
 
+/// The seal of the last event sealed, in stream order: the event the sealer's checkpoint
+/// names. Not the highest position: positions are allocated at insert, so a transaction
+/// that commits later can hold a lower position than one sealed before it.
 async fn last_seal(conn: &mut PgConnection) -> Result<Vec<u8>, sqlx::Error> {
-    let last: Option<Vec<u8>> =
-        sqlx::query_scalar("select seal from seals order by position desc limit 1")
-            .fetch_optional(conn)
-            .await?;
+    let last: Option<Vec<u8>> = sqlx::query_scalar(
+        "select s.seal from projection_checkpoints c join seals s on s.position = c.last_position
+         where c.name = 'seal_chain'",
+    )
+    .fetch_optional(conn)
+    .await?;
     Ok(last.unwrap_or_else(|| GENESIS.to_vec()))
 }
 

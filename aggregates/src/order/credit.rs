@@ -228,3 +228,105 @@ pub(crate) fn credit_for_amount(
     };
     Ok((lines, totals))
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use proptest::prelude::*;
+    use rust_decimal::Decimal;
+
+    use super::*;
+
+    fn lines() -> impl Strategy<Value = Vec<OrderLine>> {
+        prop::collection::vec(
+            (
+                1u32..20,
+                1u64..50_000,
+                prop::sample::select(vec!["5.5", "10", "20"]),
+            ),
+            1..6,
+        )
+        .prop_map(|specs| {
+            specs
+                .into_iter()
+                .enumerate()
+                .map(|(i, (quantity, cents, rate))| {
+                    let unit = Money::from_cents(cents).unwrap();
+                    OrderLine {
+                        product_id: Uuid::from_u128(i as u128 + 1),
+                        reference: Reference::new(&format!("REF-{i}")).unwrap(),
+                        name: format!("Pièce {i}"),
+                        quantity,
+                        unit_price_ht: unit,
+                        vat_rate: rate.parse().unwrap(),
+                        line_total_ht: unit.times(quantity),
+                    }
+                })
+                .collect()
+        })
+    }
+
+    proptest! {
+        /// A refund of any amount up to what was invoiced gives a credit note whose lines
+        /// add up to its base, whose base and VAT add up to exactly the amount, and whose
+        /// VAT at each rate is the rounded VAT of its base give or take the cent that the
+        /// amount incl. VAT imposes.
+        #[test]
+        fn an_amount_refund_adds_up(ordered in lines(), share in 1u32..=1000) {
+            let invoiced = totals_of(&ordered);
+            let ttc = invoiced.total_ttc.amount();
+            let amount = (ttc * Decimal::from(share) / Decimal::from(1000)).round_dp(2);
+            prop_assume!(amount > Decimal::ZERO);
+            let amount = Money::new(amount).unwrap();
+            let (lines, totals) = credit_for_amount(&ordered, &invoiced, &[], amount).unwrap();
+            let lines_ht: Money = lines.iter().map(|l| l.line_total_ht).sum();
+            prop_assert_eq!(lines_ht, totals.total_ht);
+            prop_assert_eq!(totals.total_ht + totals.total_vat, totals.total_ttc);
+            prop_assert_eq!(totals.total_ttc, amount);
+            let base: Money = totals.vat_breakdown.iter().map(|l| l.base_ht).sum();
+            let vat: Money = totals.vat_breakdown.iter().map(|l| l.vat).sum();
+            prop_assert_eq!(base, totals.total_ht);
+            prop_assert_eq!(vat, totals.total_vat);
+            for line in &totals.vat_breakdown {
+                let exact = line.rate.vat_on(line.base_ht).amount();
+                prop_assert!((line.vat.amount() - exact).abs() <= Decimal::new(1, 2));
+            }
+            // What is left can be refunded next, and nothing more.
+            let first = CreditNote {
+                id: Uuid::from_u128(99),
+                lines,
+                totals,
+                reason: "refund".into(),
+                number: None,
+                issued_at: None,
+            };
+            let left = ttc - amount.amount();
+            if left > Decimal::ZERO {
+                let rest = Money::new(left).unwrap();
+                let (_, totals) =
+                    credit_for_amount(&ordered, &invoiced, std::slice::from_ref(&first), rest)
+                        .unwrap();
+                prop_assert_eq!(totals.total_ttc, rest);
+            }
+            let more = Money::new(left + Decimal::new(1, 2)).unwrap();
+            prop_assert!(credit_for_amount(&ordered, &invoiced, &[first], more).is_err());
+        }
+
+        /// Refunding lines gives totals by the invoices' own rule.
+        #[test]
+        fn a_line_refund_adds_up(ordered in lines()) {
+            let wanted: Vec<RefundLineInput> = ordered
+                .iter()
+                .map(|l| RefundLineInput { product_id: l.product_id, quantity: l.quantity.div_ceil(2) })
+                .collect();
+            let lines = lines_to_credit(&ordered, &[], &wanted).unwrap();
+            let totals = totals_of(&lines);
+            let lines_ht: Money = lines.iter().map(|l| l.line_total_ht).sum();
+            prop_assert_eq!(lines_ht, totals.total_ht);
+            for line in &totals.vat_breakdown {
+                prop_assert_eq!(line.vat, line.rate.vat_on(line.base_ht));
+            }
+        }
+    }
+}
