@@ -2965,3 +2965,123 @@ async fn the_outbox_lists_emails_by_status_and_resends_after_a_confirmation() {
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
     let _ = orders;
 }
+
+#[tokio::test]
+async fn an_order_page_links_its_invoice_and_credit_notes_to_their_pdfs() {
+    use aggregates::metadata::EventMetadata;
+    use aggregates::order::{OrderCommand, RefundLineInput};
+    use aggregates::shop_settings::ShopSettingsCommand;
+
+    let admin = Admin::new().await;
+    admin.staff("support@shop.test", StaffRole::Support).await;
+    let bus = admin.db.bus();
+    let system = EventMetadata::system();
+    bus.settings
+        .execute(
+            aggregates::SHOP_SETTINGS_ID,
+            ShopSettingsCommand::ChangeLegalIdentity {
+                identity: Box::new(comptoir::demo::seller().unwrap()),
+            },
+            &system,
+        )
+        .await
+        .unwrap();
+    let tyre = published_product(&bus, "PN-DOC-1", "89.90", 10).await;
+    let placed = place(&bus, &[(tyre, 2)]).await.unwrap();
+    let id = placed.order_id.to_string();
+    let pay = OrderCommand::ConfirmPayment {
+        provider: "pickup".into(),
+        reference: format!("counter-card-{}", placed.order_number),
+        amount: placed.totals.total_ttc,
+        paid_at: chrono::Utc::now(),
+        provider_event_id: None,
+    };
+    bus.orders.execute(&id, pay, &system).await.unwrap();
+    let refund = OrderCommand::RefundLines {
+        credit_id: Uuid::now_v7(),
+        lines: vec![RefundLineInput {
+            product_id: tyre,
+            quantity: 1,
+        }],
+        reason: "pneu en double".into(),
+    };
+    // The refund waits for the invoice (the credit note corrects it).
+    let mut invoiced = false;
+    for _ in 0..100 {
+        invoiced = bus
+            .orders
+            .load(&id)
+            .await
+            .unwrap()
+            .invoice_number()
+            .is_some();
+        if invoiced {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(invoiced);
+    bus.orders.execute(&id, refund, &system).await.unwrap();
+    let renderer = Arc::new(comptoir::invoices::pdf::Renderer::new().unwrap());
+    let publisher = Projector::new(
+        admin.db.pool.clone(),
+        vec![Arc::new(comptoir::invoices::publish::Publisher::new(
+            bus.clone(),
+            admin.media.clone(),
+            renderer,
+        ))],
+    );
+    let mut numbers: Vec<String> = Vec::new();
+    for _ in 0..100 {
+        publisher.run_once().await.unwrap();
+        numbers = sqlx::query_scalar(
+            "select number from invoice_register where pdf_key is not null order by issued_at",
+        )
+        .fetch_all(&admin.db.pool)
+        .await
+        .unwrap();
+        if numbers.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(numbers.len(), 2, "{numbers:?}");
+
+    // Support sees orders, so it sees their invoices (the counter prints them).
+    let mut browser = admin.signed_in("support@shop.test").await;
+    let page = admin
+        .get(
+            &mut browser,
+            &format!("/admin/orders/{}", placed.order_number),
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    for number in &numbers {
+        assert!(
+            page.body
+                .contains(&format!("href=\"/admin/documents/{number}\"")),
+            "{number}: {}",
+            page.body
+        );
+    }
+    for number in &numbers {
+        let pdf = admin
+            .get(&mut browser, &format!("/admin/documents/{number}"))
+            .await;
+        assert_eq!(pdf.status, StatusCode::OK);
+        assert_eq!(pdf.headers[header::CONTENT_TYPE], "application/pdf");
+        assert_eq!(pdf.headers[header::CACHE_CONTROL], "private, no-store");
+        assert!(pdf.body.starts_with("%PDF-"));
+    }
+    let missing = admin
+        .get(&mut browser, "/admin/documents/FA-1999-000001")
+        .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    // Signed out: nothing.
+    let mut stranger = Browser::default();
+    let refused = admin
+        .get(&mut stranger, &format!("/admin/documents/{}", numbers[0]))
+        .await;
+    assert_ne!(refused.status, StatusCode::OK);
+    assert!(!refused.body.starts_with("%PDF"));
+}

@@ -46,6 +46,68 @@ pub fn router() -> Router<AppState> {
             get(confirm_move).post(move_order),
         )
         .route("/admin/orders/{number}/payment", post(record_payment))
+        .route("/admin/documents/{number}", get(document))
+}
+
+/// An invoice or credit note of an order, as the register lists it.
+struct Document {
+    number: String,
+    kind: String,
+    total_ttc: Decimal,
+    stored: bool,
+}
+
+async fn documents_of(state: &AppState, order_id: Uuid) -> Result<Vec<Document>, AdminError> {
+    let rows: Vec<(String, String, Decimal, bool)> = sqlx::query_as(
+        "select number, kind, total_ttc, pdf_key is not null from invoice_register
+         where order_id = $1 order by issued_at, position",
+    )
+    .bind(order_id)
+    .fetch_all(&state.pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(number, kind, total_ttc, stored)| Document {
+            number,
+            kind,
+            total_ttc,
+            stored,
+        })
+        .collect())
+}
+
+/// `GET /admin/documents/{number}`: the PDF of an invoice or credit note exactly as stored
+/// when it was issued (checked against its recorded SHA-256). Anyone who sees orders sees
+/// their invoices: the counter prints them for customers.
+async fn document(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(number): Path<String>,
+) -> Result<Response, AdminError> {
+    use axum::http::{header, HeaderValue};
+    admin.require(Permission::ViewOrders)?;
+    let pdf = crate::invoices::stored_pdf(&state.pool, &state.media, &number)
+        .await
+        .map_err(|e| AdminError::internal("invoice PDF", e))?
+        .ok_or(AdminError::NotFound)?;
+    let mut response = pdf.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/pdf"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+    let safe: String = number
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        .collect();
+    if let Ok(value) = HeaderValue::from_str(&format!("inline; filename=\"{safe}.pdf\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    Ok(response)
 }
 
 fn payment_status_label(t: &Texts, status: &str) -> String {
@@ -358,6 +420,14 @@ async fn detail(
     let french = lang == Lang::Fr;
     let order = load(&state, &number).await?;
     let timeline = crate::admin::history::of_order(&state, lang, order.order_id).await?;
+    let documents = documents_of(&state, order.order_id).await?;
+    let document_link = |d: &Document| {
+        html! {
+            @if d.stored {
+                a href={"/admin/documents/" (crate::admin::error::urlencode(&d.number))} { (d.number) }
+            } @else { (d.number) }
+        }
+    };
     let title = fill(t.order_title, &[("number", &order.order_number)]);
     let may_move = admin.may(Permission::ChangeOrderStatus);
     let base = format!("/admin/orders/{}", order.order_number);
@@ -411,8 +481,20 @@ async fn detail(
                             @if let Some(at) = &order.paid_at { " · " (local_time(at, french)) }
                         }
                     }
-                    dt { (t.invoice_number) } dd { (order.invoice_number.as_deref().unwrap_or(t.none)) }
-                    dt { (t.credit_note_number) } dd { (order.credit_note_number.as_deref().unwrap_or(t.none)) }
+                    dt { (t.invoice_number) } dd {
+                        @match documents.iter().find(|d| d.kind == "invoice") {
+                            Some(invoice) => (document_link(invoice)),
+                            None => (order.invoice_number.as_deref().unwrap_or(t.none)),
+                        }
+                    }
+                    dt { (t.credit_note_number) } dd {
+                        @let notes: Vec<&Document> = documents.iter().filter(|d| d.kind == "credit_note").collect();
+                        @if notes.is_empty() { (order.credit_note_number.as_deref().unwrap_or(t.none)) }
+                        @for (i, note) in notes.iter().enumerate() {
+                            @if i > 0 { ", " }
+                            (document_link(note)) " (" (admin.money(-note.total_ttc)) ")"
+                        }
+                    }
                 }
                 // Pickup orders are paid at the counter, in person.
                 @if may_move && order.payment_method == "pickup" && order.payment_status == "pending"
