@@ -449,10 +449,11 @@ pub async fn seed(bus: &CommandBus, size: DemoSize) -> Result<String, String> {
         let id = order.order_id.to_string();
         let roll = rng.random_range(0..100);
         let paid = |reference: String| OrderCommand::ConfirmPayment {
+            // As the admin records them: the counter's means in the reference.
             provider: if payment_method == PaymentMethod::Stripe {
                 "stripe".into()
             } else {
-                "counter".into()
+                "pickup".into()
             },
             reference,
             amount: order.totals.total_ttc,
@@ -471,7 +472,7 @@ pub async fn seed(bus: &CommandBus, size: DemoSize) -> Result<String, String> {
         }
         if (55..90).contains(&roll) {
             if payment_method == PaymentMethod::Pickup {
-                steps.push(paid(format!("cash-{}", order.order_number)));
+                steps.push(paid(format!("counter-cash-{}", order.order_number)));
             }
             steps.push(OrderCommand::CompleteOrder);
         }
