@@ -52,7 +52,9 @@ impl StaffRole {
             }
             ViewCustomers => matches!(self, Owner | Manager | Operator | Support),
             EditCatalog | ModerateReviews | ManageEmails => matches!(self, Owner | Manager),
-            ViewRevenue | ViewInvoices | Export => matches!(self, Owner | Manager | Accountant),
+            ViewRevenue | ViewInvoices => matches!(self, Owner | Manager | Accountant),
+            // The books leave the shop through the owner and the accountant only.
+            Export => matches!(self, Owner | Accountant),
             ViewAudit => matches!(self, Owner | Accountant),
             ManageStaff | ManageSettings | ManageApiKeys => self == Owner,
         }

@@ -626,7 +626,7 @@ fn each_role_has_exactly_the_permissions_of_the_matrix() {
         (ModerateReviews, [O, O, X, X, X]),
         (ViewRevenue, [O, O, X, O, X]),
         (ViewInvoices, [O, O, X, O, X]),
-        (Export, [O, O, X, O, X]),
+        (Export, [O, X, X, O, X]),
         (ViewAudit, [O, X, X, O, X]),
         (ManageStaff, [O, X, X, X, X]),
         (ManageSettings, [O, X, X, X, X]),
