@@ -6,13 +6,17 @@
 //! orders placed through the API and walked to completion or cancelled in the admin,
 //! reviews moderated, the audit trail, a support account that may look but not change,
 //! preferences, sign-out), on a desktop and on a phone, then with JavaScript off, then
-//! through axe-core's WCAG 2.1 A/AA rules on every page in both themes.
+//! through axe-core's WCAG 2.1 A/AA rules on every page in both themes. Then the same
+//! shop served again with its images in an S3-compatible bucket (s3s-fs, as in
+//! `tests/media.rs`): photos dropped go straight to the bucket with presigned PUTs.
 //! Screenshots go to `screenshots/` at the root of the repository.
 //!
 //! Needs `/usr/bin/chromium` and `tests/browser/node_modules`: the test runs
-//! `scripts/browser-deps` first, which installs what is missing. Without them this test
-//! fails; it never skips.
+//! `scripts/browser-deps` first, which installs what is missing; and s3s-fs, built by
+//! `scripts/s3-deps`. Without them this test fails; it never skips.
 #![allow(clippy::unwrap_used)]
+
+mod common;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -60,6 +64,10 @@ fn comptoir(data_dir: &Path) -> Command {
         .env_remove("COMPTOIR_DATA_DIR")
         .env_remove("COMPTOIR_BIND")
         .env_remove("COMPTOIR_PUBLIC_URL")
+        // Images in local files unless a pass says otherwise.
+        .env_remove("COMPTOIR_MEDIA_STORE")
+        .env_remove("COMPTOIR_MEDIA_DIR")
+        .env_remove("COMPTOIR_MEDIA_BASE_URL")
         .env("COMPTOIR_CONFIG", "/dev/null");
     command
 }
@@ -90,12 +98,130 @@ fn prerequisites() {
     if Command::new("node").arg("--version").output().is_err() {
         missing.push("node (Node.js) on the PATH".to_owned());
     }
+    if !common::s3s_fs().exists() {
+        missing.push(format!(
+            "{} (run scripts/s3-deps)",
+            common::s3s_fs().display()
+        ));
+    }
     assert!(
         missing.is_empty(),
         "the browser test needs {}: run `scripts/browser-deps` first (it installs Chromium \
          with apt-get and playwright-core with npm ci)",
         missing.join(", ")
     );
+}
+
+/// Starts `command` (a `comptoir serve`), its output read on a thread; returns what it
+/// printed that the browser needs once it listens: the demo owner (printed by the first
+/// start only) and its address.
+fn start(
+    cleanup: &mut Cleanup,
+    mut command: Command,
+    log: &Path,
+    wait_for_owner: bool,
+) -> (Option<(String, String)>, String) {
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    cleanup.server = Some(child);
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            println!("serve: {line}");
+            if let Some(rest) = line.strip_prefix("demo owner: ") {
+                if let Some((email, password)) = rest.split_once(" / ") {
+                    let _ = tx.send(Said::Owner {
+                        email: email.trim().to_owned(),
+                        password: password.trim().to_owned(),
+                    });
+                }
+            } else if let Some(address) = line.strip_prefix("comptoir listening on ") {
+                let _ = tx.send(Said::Listening(address.trim().to_owned()));
+            }
+        }
+    });
+    // The first start creates the cluster and writes the demo shop: minutes on a slow machine.
+    let deadline = Instant::now() + Duration::from_secs(600);
+    let (mut owner, mut base_url) = (None, None);
+    while (wait_for_owner && owner.is_none()) || base_url.is_none() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(Said::Owner { email, password }) => owner = Some((email, password)),
+            Ok(Said::Listening(address)) => base_url = Some(address),
+            Err(_) => panic!(
+                "serve never printed {}`comptoir listening on ...` \
+                 (owner: {}, address: {base_url:?}); its log ends with:\n{}",
+                if wait_for_owner {
+                    "both `demo owner: ...` and "
+                } else {
+                    ""
+                },
+                owner.is_some(),
+                tail(log, 40)
+            ),
+        }
+    }
+    (owner, base_url.unwrap())
+}
+
+/// Runs `tests/browser/e2e.mjs` against `base_url` with `env`; fails with its output and
+/// the end of the server's log.
+fn e2e(base_url: &str, env: &[(&str, String)], log: &Path, screenshots: &Path) {
+    let started = Instant::now();
+    let e2e = Command::new("node")
+        .arg("tests/browser/e2e.mjs")
+        .current_dir(REPO)
+        .env("BASE_URL", base_url)
+        .env("SCREENSHOTS", screenshots)
+        .env("CHROMIUM", CHROMIUM)
+        .envs(env.iter().map(|(name, value)| (*name, value)))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&e2e.stdout);
+    let err = String::from_utf8_lossy(&e2e.stderr);
+    println!("{out}");
+    assert!(
+        e2e.status.success(),
+        "node tests/browser/e2e.mjs failed ({}) after {:.1} s against {base_url}\n\
+         --- stdout\n{out}\n--- stderr\n{err}\n--- end of the server's log\n{}\n\
+         (screenshots in {})",
+        e2e.status,
+        started.elapsed().as_secs_f64(),
+        tail(log, 30),
+        screenshots.display()
+    );
+}
+
+/// SIGTERM: the server stops gracefully and takes its cluster down with it.
+fn stop(cleanup: &mut Cleanup, log: &Path) {
+    let mut child = cleanup.server.take().unwrap();
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(
+                status.success(),
+                "serve exited with {status}; its log ends with:\n{}",
+                tail(log, 30)
+            );
+            return;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("serve did not stop within 60 s of SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 #[test]
@@ -136,106 +262,54 @@ fn the_admin_works_in_a_real_browser() {
         .to_owned();
     assert!(api_key.starts_with("ck_"), "no key printed:\n{stdout}");
 
+    let screenshots = Path::new(REPO).join("screenshots");
+    let _ = std::fs::remove_dir_all(&screenshots);
+    std::fs::create_dir_all(&screenshots).unwrap();
+
+    // The demo shop with its images in local files.
     let log = dir.path().join("serve.log");
-    let mut child = comptoir(&data)
+    let mut serve = comptoir(&data);
+    serve
         .args(["serve", "--demo", "--bind", "127.0.0.1:0"])
         // Each phone or desktop pass places 2 orders and posts 3 reviews within seconds:
         // the default 5 writes a minute would refuse the second pass. The limit itself is
         // tested in tests/api.rs.
-        .env("COMPTOIR_WRITE_RATE_PER_MINUTE", "60")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    cleanup.server = Some(child);
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            println!("serve: {line}");
-            if let Some(rest) = line.strip_prefix("demo owner: ") {
-                if let Some((email, password)) = rest.split_once(" / ") {
-                    let _ = tx.send(Said::Owner {
-                        email: email.trim().to_owned(),
-                        password: password.trim().to_owned(),
-                    });
-                }
-            } else if let Some(address) = line.strip_prefix("comptoir listening on ") {
-                let _ = tx.send(Said::Listening(address.trim().to_owned()));
-            }
-        }
-    });
-    // The first start creates the cluster and writes the demo shop: minutes on a slow machine.
-    let deadline = Instant::now() + Duration::from_secs(600);
-    let (mut owner, mut base_url) = (None, None);
-    while owner.is_none() || base_url.is_none() {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match rx.recv_timeout(left) {
-            Ok(Said::Owner { email, password }) => owner = Some((email, password)),
-            Ok(Said::Listening(address)) => base_url = Some(address),
-            Err(_) => panic!(
-                "serve --demo never printed both `demo owner: ...` and `comptoir listening on ...` \
-                 (owner: {}, address: {base_url:?}); its log ends with:\n{}",
-                owner.is_some(),
-                tail(&log, 40)
-            ),
-        }
-    }
+        .env("COMPTOIR_WRITE_RATE_PER_MINUTE", "60");
+    let (owner, base_url) = start(&mut cleanup, serve, &log, true);
     let (email, password) = owner.unwrap();
-    let base_url = base_url.unwrap();
+    let signed_in = [
+        ("ADMIN_EMAIL", email),
+        ("ADMIN_PASSWORD", password),
+        ("API_KEY", api_key),
+    ];
+    e2e(&base_url, &signed_in, &log, &screenshots);
+    stop(&mut cleanup, &log);
 
-    let screenshots = Path::new(REPO).join("screenshots");
-    let _ = std::fs::remove_dir_all(&screenshots);
-    std::fs::create_dir_all(&screenshots).unwrap();
-    let started = Instant::now();
-    let e2e = Command::new("node")
-        .arg("tests/browser/e2e.mjs")
-        .current_dir(REPO)
-        .env("BASE_URL", &base_url)
-        .env("ADMIN_EMAIL", &email)
-        .env("ADMIN_PASSWORD", &password)
-        .env("API_KEY", &api_key)
-        .env("SCREENSHOTS", &screenshots)
-        .env("CHROMIUM", CHROMIUM)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let out = String::from_utf8_lossy(&e2e.stdout);
-    let err = String::from_utf8_lossy(&e2e.stderr);
-    println!("{out}");
-    assert!(
-        e2e.status.success(),
-        "node tests/browser/e2e.mjs failed ({}) after {:.1} s against {base_url}\n\
-         --- stdout\n{out}\n--- stderr\n{err}\n--- end of the server's log\n{}\n\
-         (screenshots in {})",
-        e2e.status,
-        started.elapsed().as_secs_f64(),
-        tail(&log, 30),
-        screenshots.display()
+    // The same shop served again, its images in an S3-compatible bucket: the browser
+    // uploads to the bucket itself.
+    let bucket = common::S3Server::start();
+    let log = dir.path().join("serve-s3.log");
+    let mut serve = comptoir(&data);
+    serve
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .envs(bucket.env());
+    let (_, base_url) = start(&mut cleanup, serve, &log, false);
+    let mut env = signed_in.to_vec();
+    env.extend([
+        ("STORE", "s3".to_owned()),
+        ("S3_ORIGIN", bucket.endpoint.clone()),
+        ("S3_BUCKET_DIR", bucket.bucket_dir().display().to_string()),
+        (
+            "MEDIA_BASE_URL",
+            common::S3Server::PUBLIC_BASE_URL.to_owned(),
+        ),
+    ]);
+    e2e(&base_url, &env, &log, &screenshots);
+    stop(&mut cleanup, &log);
+    assert_eq!(
+        bucket.files("incoming/"),
+        Vec::<String>::new(),
+        "uploads left in the bucket's incoming/"
     );
-
-    // SIGTERM: the server stops gracefully and takes its cluster down with it.
-    let mut child = cleanup.server.take().unwrap();
-    Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            assert!(
-                status.success(),
-                "serve exited with {status}; its log ends with:\n{}",
-                tail(&log, 30)
-            );
-            break;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("serve did not stop within 60 s of SIGTERM");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    assert!(!bucket.files("images/").is_empty());
 }

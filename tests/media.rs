@@ -8,11 +8,10 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::io::Cursor;
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::net::SocketAddr;
+use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aggregates::metadata::EventMetadata;
 use aggregates::staff::StaffRole;
@@ -21,7 +20,7 @@ use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
-use common::{published_product, TestDb};
+use common::{published_product, S3Server, TestDb};
 use comptoir::commands::CommandBus;
 use comptoir::http::AppState;
 use comptoir::media::{self, Limits, LocalStore, Media, MediaError, S3Settings, S3Store};
@@ -227,86 +226,6 @@ async fn image_count(bus: &CommandBus, product: Uuid) -> usize {
         .unwrap()
         .images()
         .len()
-}
-
-// ---------------------------------------------------------------- S3 server
-
-struct S3Server {
-    child: Child,
-    endpoint: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for S3Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-const BUCKET: &str = "comptoir-media";
-const ACCESS_KEY: &str = "comptoir-test";
-const SECRET_KEY: &str = "comptoir-test-secret-0123456789";
-
-fn s3s_fs() -> PathBuf {
-    std::env::var_os("COMPTOIR_S3S_FS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var("HOME").unwrap_or_else(|_| "/tmp".into()))
-                .join(".cache/comptoir-tools/s3s/bin/s3s-fs")
-        })
-}
-
-impl S3Server {
-    fn start() -> S3Server {
-        let bin = s3s_fs();
-        assert!(
-            bin.exists(),
-            "{} is missing: run scripts/s3-deps first",
-            bin.display()
-        );
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir(dir.path().join(BUCKET)).unwrap();
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(bin)
-            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-            .args(["--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY])
-            .arg(dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let address: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        let start = Instant::now();
-        while TcpStream::connect(address).is_err() {
-            assert!(
-                start.elapsed() < Duration::from_secs(10),
-                "s3s-fs did not start"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        S3Server {
-            child,
-            endpoint: format!("http://{address}"),
-            _dir: dir,
-        }
-    }
-
-    fn media(&self) -> Media {
-        let store = S3Store::new(&S3Settings {
-            endpoint: self.endpoint.clone(),
-            region: "us-east-1".into(),
-            bucket: BUCKET.into(),
-            access_key_id: ACCESS_KEY.into(),
-            secret_access_key: SECRET_KEY.into(),
-            path_style: true,
-        });
-        Media::new(Arc::new(store), Limits::default(), "https://cdn.shop.test/")
-    }
 }
 
 async fn put_presigned(upload: &media::PresignedUpload, body: Vec<u8>) -> reqwest::StatusCode {
@@ -1332,4 +1251,242 @@ async fn the_images_tab_has_a_drop_zone_progress_bars_move_buttons_and_a_delete_
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(answer["error"]["code"], "one_file");
     assert_eq!(image_count(&bus, product).await, 2);
+}
+
+/// The value of `name="…"` on the first tag that has `id="{id}"`.
+fn attribute(page: &str, id: &str, name: &str) -> Option<String> {
+    let at = page.find(&format!("id=\"{id}\""))?;
+    let start = page[..at].rfind('<')?;
+    let tag = &page[start..start + page[start..].find('>')?];
+    let marker = format!(" {name}=\"");
+    let from = tag.find(&marker)? + marker.len();
+    Some(tag[from..from + tag[from..].find('"')?].to_owned())
+}
+
+#[tokio::test]
+async fn the_upload_origin_is_where_presigned_urls_point() {
+    let r2 = "https://0123abcd.r2.cloudflarestorage.com";
+    let cases = [
+        (
+            r2,
+            "shop-media",
+            false,
+            "https://shop-media.0123abcd.r2.cloudflarestorage.com",
+        ),
+        (
+            r2,
+            "shop-media",
+            true,
+            "https://0123abcd.r2.cloudflarestorage.com",
+        ),
+        (
+            "http://minio.lan:9000",
+            "shop-media",
+            true,
+            "http://minio.lan:9000",
+        ),
+        (
+            "http://127.0.0.1:9000",
+            "shop-media",
+            false,
+            "http://127.0.0.1:9000",
+        ),
+    ];
+    for (endpoint, bucket, path_style, expected) in cases {
+        let store = S3Store::new(&S3Settings {
+            endpoint: endpoint.into(),
+            region: "auto".into(),
+            bucket: bucket.into(),
+            access_key_id: "id".into(),
+            secret_access_key: "secret".into(),
+            path_style,
+        });
+        let origin = media::MediaStore::browser_upload_origin(&store);
+        assert_eq!(origin, Some(expected), "{endpoint} {path_style}");
+        // Presigning is computed here, without asking the server: the URL the browser
+        // gets is on that origin.
+        let put = media::MediaStore::presign_put(
+            &store,
+            "incoming/p/u",
+            "image/jpeg",
+            10,
+            Duration::from_secs(60),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            comptoir::media::store::origin_of(&put.url).as_deref(),
+            Some(expected),
+            "{}",
+            put.url
+        );
+    }
+}
+
+#[tokio::test]
+async fn under_s3_the_images_tab_uploads_to_the_bucket_and_its_csp_allows_the_bucket_alone() {
+    common::init_logs();
+    let server = S3Server::start();
+    let mut app = App::new(server.media()).await;
+    let bus = app.db.bus();
+    let product = published_product(&bus, "PN-PRESIGN", "10.00", 0).await;
+    app.product_shown(product).await;
+    let tab = format!("/admin/products/{product}/images");
+    let (status, headers, body) = app
+        .send(Request::get(&tab).body(Body::empty()).unwrap())
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let page = String::from_utf8_lossy(&body).into_owned();
+
+    // connect-src: this site and the bucket's origin (s3s-fs on an IP: path style), and
+    // nothing else of the policy changed.
+    let csp = headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+    assert_eq!(
+        csp,
+        format!(
+            "default-src 'self'; connect-src 'self' {}; script-src 'self'; style-src 'self'; img-src 'self' data: https:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+            server.endpoint
+        )
+    );
+
+    // The drop zone says so, with where to ask; the form without JavaScript is unchanged.
+    assert_eq!(
+        attribute(&page, "image-dropzone", "data-upload").as_deref(),
+        Some("presign")
+    );
+    let presign = attribute(&page, "image-dropzone", "data-presign").unwrap();
+    let process = attribute(&page, "image-dropzone", "data-process").unwrap();
+    assert_eq!(presign, format!("{tab}/presign"));
+    assert_eq!(process, format!("{tab}/process"));
+    assert_eq!(
+        attribute(&page, "image-upload", "enctype").as_deref(),
+        Some("multipart/form-data")
+    );
+    // The words for a PUT the bucket refused or that never reached it.
+    for (code, words) in [
+        ("bucket_unreachable", "règle CORS du bucket"),
+        (
+            "bucket_refused",
+            "Le stockage des images a refusé le fichier",
+        ),
+        ("upload_missing", "Le fichier envoyé est introuvable"),
+    ] {
+        let span = format!("<span data-code=\"{code}\">");
+        let at = page.find(&span).unwrap_or_else(|| panic!("{code}"));
+        assert!(page[at..].split("</span>").next().unwrap().contains(words));
+    }
+
+    // What the script does with it: presign, PUT to the bucket, process.
+    let photo = fixture("tyre.jpg");
+    let request = format!(r#"{{"contentType":"image/jpeg","size":{}}}"#, photo.len());
+    let (status, ticket) = app
+        .json(app.call(
+            Method::POST,
+            &presign,
+            "application/json",
+            request.into_bytes(),
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{ticket}");
+    let url = ticket["url"].as_str().unwrap();
+    assert!(
+        url.starts_with(&format!(
+            "{}/{}/incoming/{product}/",
+            server.endpoint,
+            S3Server::BUCKET
+        )),
+        "{url}"
+    );
+    assert_eq!(ticket["method"], "PUT");
+    let key = ticket["key"].as_str().unwrap().to_owned();
+    // What the browser sends beyond what it sets itself: the content type alone, which is
+    // what the README's CORS rule for the bucket allows.
+    let sent: Vec<&str> = ticket["headers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|pair| pair[0].as_str().unwrap())
+        .filter(|name| !name.eq_ignore_ascii_case("content-length"))
+        .collect();
+    assert_eq!(sent, ["content-type"], "{ticket}");
+    let mut put = reqwest::Client::new().put(url).body(photo);
+    for pair in ticket["headers"].as_array().unwrap() {
+        let (name, value) = (pair[0].as_str().unwrap(), pair[1].as_str().unwrap());
+        if !name.eq_ignore_ascii_case("content-length") {
+            put = put.header(name, value);
+        }
+    }
+    assert!(put.send().await.unwrap().status().is_success());
+    assert_eq!(server.files("incoming/"), vec![key.clone()]);
+    let body = serde_json::json!({ "key": key, "alt": "Pneu, vue de face" }).to_string();
+    let (status, image) = app
+        .json(app.call(
+            Method::POST,
+            &process,
+            "application/json",
+            body.into_bytes(),
+        ))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{image}");
+    assert_eq!(image["alt"], "Pneu, vue de face");
+    let url = image["url"].as_str().unwrap();
+    let published = url
+        .strip_prefix(&format!("{}/", S3Server::PUBLIC_BASE_URL))
+        .unwrap_or_else(|| panic!("{url}"));
+    assert!(published.starts_with("images/"), "{published}");
+    assert!(server.files("images/").contains(&published.to_owned()));
+    assert!(server.files("incoming/").is_empty());
+    assert_eq!(image_count(&bus, product).await, 1);
+}
+
+#[tokio::test]
+async fn with_local_files_the_images_tab_uploads_through_the_app_and_its_csp_is_unchanged() {
+    common::init_logs();
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = App::new(Media::local(dir.path().join("media"))).await;
+    let product = published_product(&app.db.bus(), "PN-MULTI", "10.00", 0).await;
+    app.product_shown(product).await;
+    let tab = format!("/admin/products/{product}/images");
+    let (status, headers, body) = app
+        .send(Request::get(&tab).body(Body::empty()).unwrap())
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let page = String::from_utf8_lossy(&body).into_owned();
+    assert_eq!(
+        headers[header::CONTENT_SECURITY_POLICY],
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    );
+    assert_eq!(
+        attribute(&page, "image-dropzone", "data-upload").as_deref(),
+        Some("multipart")
+    );
+    assert_eq!(attribute(&page, "image-dropzone", "data-presign"), None);
+    assert_eq!(attribute(&page, "image-dropzone", "data-process"), None);
+}
+
+#[test]
+fn an_s3_endpoint_that_gives_browsers_no_address_is_refused_at_start() {
+    let settings = |endpoint: &'static str| {
+        move |name: &str| -> Option<String> {
+            let value = match name {
+                "COMPTOIR_MEDIA_STORE" => "s3",
+                "COMPTOIR_MEDIA_BASE_URL" => "https://cdn.shop.test",
+                "COMPTOIR_S3_ENDPOINT" => endpoint,
+                "COMPTOIR_S3_BUCKET" => "shop-media",
+                "COMPTOIR_S3_ACCESS_KEY_ID" => "id",
+                "COMPTOIR_S3_SECRET_ACCESS_KEY" => "secret",
+                _ => return None,
+            };
+            Some(value.to_owned())
+        }
+    };
+    let data = std::path::Path::new("/nonexistent");
+    let error = Media::from_lookup(data, settings("storage.example:9000")).unwrap_err();
+    assert!(error.contains("COMPTOIR_S3_ENDPOINT"), "{error}");
+    let media = Media::from_lookup(data, settings("https://storage.example")).unwrap();
+    assert_eq!(
+        media.browser_upload_origin(),
+        Some("https://shop-media.storage.example")
+    );
 }

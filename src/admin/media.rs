@@ -16,6 +16,9 @@
 //! | `POST /admin/products/{id}/images/{image}/delete` | | `{images}` |
 //!
 //! `Image` is `{id, url, thumbnailUrl, alt}`; errors are `{error: {code, message}}`.
+//! The images tab's script uploads with presign, a PUT to the returned URL (the bucket),
+//! then process, when the store takes uploads from the browser (its drop zone says
+//! `data-upload="presign"`); with multipart to this app otherwise.
 //! Every call needs the `EditCatalog` permission (listing: `ViewCatalog`); non-GET calls
 //! carry the CSRF token (`x-csrf-token` header or `_csrf` field) like every admin form.
 //!
@@ -96,6 +99,9 @@ pub const ERROR_CODES: &[&str] = &[
     "image_order_mismatch",
     "alt_text_empty",
     "conflict",
+    "upload_missing",
+    "presign_unavailable",
+    "not_this_upload",
     "storage_error",
     "internal_error",
 ];
@@ -143,6 +149,10 @@ pub fn explain(t: &Texts, code: &str, limits: &Limits) -> Option<String> {
         "image_order_mismatch" => t.img_err_order,
         "alt_text_empty" => t.img_err_alt_empty,
         "conflict" => t.img_err_conflict,
+        "upload_missing" => t.img_err_upload_missing,
+        // The page expected the other kind of store, or sent another product's upload:
+        // both only happen when the page is stale.
+        "presign_unavailable" | "not_this_upload" => t.img_err_reload,
         "storage_error" | "internal_error" => t.img_err_server,
         _ => return None,
     };

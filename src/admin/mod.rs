@@ -123,6 +123,22 @@ impl AdminSettings {
 /// escaping still could not run.
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
+/// The admin's CSP: [`CSP`], plus, when browsers upload images straight to the bucket
+/// (`upload_origin`, from [`crate::media::Media::browser_upload_origin`]), `connect-src`
+/// opened to that origin and no other: the images tab's presigned PUT goes there.
+pub fn content_security_policy(upload_origin: Option<&str>) -> String {
+    match upload_origin {
+        // The origin is checked when derived (`media::store::origin_of`): no space or `;`
+        // can add a directive.
+        Some(origin) => CSP.replacen(
+            "default-src 'self'; ",
+            &format!("default-src 'self'; connect-src 'self' {origin}; "),
+            1,
+        ),
+        None => CSP.to_owned(),
+    }
+}
+
 /// Requests to the sign-in routes per minute and client.
 const LOGIN_PER_MINUTE: u32 = 30;
 
@@ -168,7 +184,13 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .layer(middleware::from_fn(error::error_pages))
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(CSP),
+            HeaderValue::from_str(&content_security_policy(
+                state.media.browser_upload_origin(),
+            ))
+            .unwrap_or_else(|error| {
+                tracing::error!(%error, "the bucket's origin does not fit in the CSP; uploads to it will be blocked");
+                HeaderValue::from_static(CSP)
+            }),
         ))
         .layer(SetResponseHeaderLayer::overriding(
             header::X_FRAME_OPTIONS,
@@ -342,6 +364,15 @@ pub fn field(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_bucket_taking_uploads_opens_connect_src() {
+        assert_eq!(content_security_policy(None), CSP);
+        assert_eq!(
+            content_security_policy(Some("https://media.r2.example")),
+            "default-src 'self'; connect-src 'self' https://media.r2.example; script-src 'self'; style-src 'self'; img-src 'self' data: https:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+        );
+    }
 
     #[test]
     fn going_back_never_leaves_the_site() {

@@ -30,7 +30,7 @@ use crate::admin::{claimed_by_other, field, markdown, safe_back, settle, FieldEr
 use crate::commands::CommandError;
 use crate::context::RequestContext;
 use crate::http::AppState;
-use crate::media::{ImageView, Limits, MediaError};
+use crate::media::{ImageView, Media, MediaError};
 
 /// Products per page of the list.
 const PAGE_SIZE: i64 = 25;
@@ -1459,7 +1459,7 @@ async fn images_tab(
     }
     let body = html! {
         @if editable {
-            (uploader(&admin, &state.media.limits, id))
+            (uploader(&admin, &state.media, id))
         } @else if admin.may(Permission::EditCatalog) {
             p.alert.alert-info { (t.img_err_archived) }
         }
@@ -1471,11 +1471,16 @@ async fn images_tab(
 }
 
 /// The upload form: works as a plain multipart form; the script turns it into a drop zone
-/// with a progress bar per file, and reads its words from the templates beside it.
-fn uploader(admin: &Admin, limits: &Limits, product_id: Uuid) -> Markup {
+/// with a progress bar per file, and reads its words from the templates beside it. The
+/// drop zone tells the script how to send files: `data-upload="presign"` when the store
+/// takes them straight from the browser (a presigned PUT to the bucket, then the process
+/// call), `multipart` when they go through the app like the plain form.
+fn uploader(admin: &Admin, media: &Media, product_id: Uuid) -> Markup {
     let t = admin.t;
+    let limits = &media.limits;
     let action = media_ui::images_tab(product_id);
     let max = media_ui::megabytes(limits.max_bytes);
+    let presign = media.browser_upload_origin().is_some();
     html! {
         section.card.uploader #image-uploader aria-labelledby="images-add-title" {
             h2 #images-add-title { (t.images_add) }
@@ -1483,7 +1488,9 @@ fn uploader(admin: &Admin, limits: &Limits, product_id: Uuid) -> Markup {
                 hx-boost="false" data-max-bytes=(limits.max_bytes) {
                 // First: the CSRF guard finds the token at the start of a multipart body.
                 (admin.csrf_field())
-                div.dropzone #image-dropzone {
+                div.dropzone #image-dropzone data-upload=(if presign { "presign" } else { "multipart" })
+                    data-presign=[presign.then(|| format!("{action}/presign"))]
+                    data-process=[presign.then(|| format!("{action}/process"))] {
                     p.dropzone-text { (t.images_drop) }
                     label for="image-files" { (t.images_choose) }
                     input #image-files type="file" name="file" multiple accept=(IMAGE_TYPES)
@@ -1517,6 +1524,8 @@ fn uploader(admin: &Admin, limits: &Limits, product_id: Uuid) -> Markup {
                     span data-code=(code) { (media_ui::explain(t, code, limits).unwrap_or_default()) }
                 }
                 span data-code="network" { (t.img_err_network) }
+                span data-code="bucket_unreachable" { (t.img_err_bucket_unreachable) }
+                span data-code="bucket_refused" { (t.img_err_bucket_refused) }
             }
         }
     }

@@ -144,11 +144,15 @@ impl Media {
                 let base_url = base_url.ok_or(
                     "COMPTOIR_MEDIA_BASE_URL (the bucket's public or CDN address) is required with COMPTOIR_MEDIA_STORE=s3",
                 )?;
-                Ok(Media::new(
-                    Arc::new(S3Store::new(&settings)),
-                    limits,
-                    &base_url,
-                ))
+                let store = S3Store::new(&settings);
+                // Said at start rather than by every browser upload failing.
+                if store.browser_upload_origin().is_none() {
+                    return Err(format!(
+                        "COMPTOIR_S3_ENDPOINT `{}` gives no http(s) address for bucket `{}`",
+                        settings.endpoint, settings.bucket
+                    ));
+                }
+                Ok(Media::new(Arc::new(store), limits, &base_url))
             }
             other => Err(format!(
                 "COMPTOIR_MEDIA_STORE must be `local` or `s3`, not `{other}`"
@@ -159,6 +163,12 @@ impl Media {
     /// The store.
     pub fn store(&self) -> &dyn MediaStore {
         self.store.as_ref()
+    }
+
+    /// Where browsers upload files themselves (the bucket's origin, with S3), if they do:
+    /// the admin's upload form and its CSP follow it. `None`: through the app.
+    pub fn browser_upload_origin(&self) -> Option<&str> {
+        self.store.browser_upload_origin()
     }
 
     /// The public base of image URLs (what `AppState::media_base_url` should be).

@@ -65,6 +65,12 @@ pub trait MediaStore: Send + Sync + Debug {
     fn local_root(&self) -> Option<&Path> {
         None
     }
+    /// The origin (`scheme://host[:port]`) of the URLs [`MediaStore::presign_put`] hands
+    /// out, when the browser uploads straight to this store: the admin's pages upload
+    /// there and their CSP lets them connect there. `None`: uploads go through the app.
+    fn browser_upload_origin(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// Keys are made by the app (`images/<hash>.jpg`, `incoming/<product>/<uuid>`): anything
@@ -211,6 +217,7 @@ pub struct S3Settings {
 pub struct S3Store {
     client: aws_sdk_s3::Client,
     bucket: String,
+    upload_origin: Option<String>,
 }
 
 impl S3Store {
@@ -248,8 +255,64 @@ impl S3Store {
         S3Store {
             client: aws_sdk_s3::Client::from_conf(config),
             bucket: settings.bucket.clone(),
+            upload_origin: upload_origin(settings),
         }
     }
+}
+
+/// Where the bucket's presigned URLs point, as a browser origin; `None` when the settings
+/// give no usable address (the endpoint is not a URL).
+///
+/// Asked of the SDK's own endpoint rules rather than rebuilt from the settings: they pick
+/// path style (`https://endpoint/bucket`) or virtual host (`https://bucket.endpoint`) from
+/// more than `path_style` (an IP address, or a bucket name that is no DNS label, is always
+/// path style).
+fn upload_origin(settings: &S3Settings) -> Option<String> {
+    use aws_sdk_s3::config::endpoint::{DefaultResolver, Params, ResolveEndpoint};
+    use std::future::Future;
+    use std::task::{Context, Poll, Waker};
+    let params = Params::builder()
+        .bucket(&settings.bucket)
+        .region(&settings.region)
+        .endpoint(&settings.endpoint)
+        .force_path_style(settings.path_style)
+        .build()
+        .ok()?;
+    let resolver = DefaultResolver::new();
+    let mut resolving = std::pin::pin!(resolver.resolve_endpoint(&params));
+    // The rules are pure computation: the default resolver's future is ready at once.
+    let Poll::Ready(Ok(endpoint)) = resolving
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
+    else {
+        return None;
+    };
+    origin_of(endpoint.url())
+}
+
+/// `scheme://host[:port]` of an `http(s)` URL, lowercase and without a default port; `None`
+/// for anything else, or a host with characters that have no place in a CSP source.
+pub fn origin_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    let default_port = match scheme.as_str() {
+        "https" => ":443",
+        "http" => ":80",
+        _ => return None,
+    };
+    let authority = rest.split(['/', '?', '#']).next()?.to_ascii_lowercase();
+    // Credentials in the URL (`user:secret@host`) never reach a header.
+    if authority.is_empty() || authority.contains('@') {
+        return None;
+    }
+    let plain = authority
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'));
+    if !plain {
+        return None;
+    }
+    let host = authority.strip_suffix(default_port).unwrap_or(&authority);
+    Some(format!("{scheme}://{host}"))
 }
 
 fn s3_error(error: impl std::error::Error) -> StoreError {
@@ -384,5 +447,67 @@ impl MediaStore for S3Store {
                 .map(|(name, value)| (name.to_owned(), value.to_owned()))
                 .collect(),
         }))
+    }
+
+    fn browser_upload_origin(&self) -> Option<&str> {
+        self.upload_origin.as_deref()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_origin_is_scheme_host_and_port_only() {
+        assert_eq!(
+            origin_of("http://127.0.0.1:9000/comptoir-media").as_deref(),
+            Some("http://127.0.0.1:9000")
+        );
+        assert_eq!(
+            origin_of("HTTPS://Media.Shop.example:443/x?y#z").as_deref(),
+            Some("https://media.shop.example")
+        );
+        assert_eq!(
+            origin_of("https://[::1]:9000").as_deref(),
+            Some("https://[::1]:9000")
+        );
+        assert_eq!(origin_of("ftp://host/x"), None);
+        assert_eq!(origin_of("https://user:secret@host/x"), None);
+        assert_eq!(origin_of("https://host;script-src *"), None);
+        assert_eq!(origin_of("127.0.0.1:9000"), None);
+    }
+
+    fn settings(endpoint: &str, bucket: &str, path_style: bool) -> S3Settings {
+        S3Settings {
+            endpoint: endpoint.into(),
+            region: "auto".into(),
+            bucket: bucket.into(),
+            access_key_id: "id".into(),
+            secret_access_key: "secret".into(),
+            path_style,
+        }
+    }
+
+    #[test]
+    fn the_upload_origin_follows_path_style_or_virtual_host() {
+        let r2 = "https://0123abcd.r2.cloudflarestorage.com";
+        assert_eq!(
+            upload_origin(&settings(r2, "shop-media", false)).as_deref(),
+            Some("https://shop-media.0123abcd.r2.cloudflarestorage.com")
+        );
+        assert_eq!(
+            upload_origin(&settings(r2, "shop-media", true)).as_deref(),
+            Some("https://0123abcd.r2.cloudflarestorage.com")
+        );
+        // An IP address has no subdomains: path style whatever the setting says.
+        assert_eq!(
+            upload_origin(&settings("http://127.0.0.1:9000", "shop-media", false)).as_deref(),
+            Some("http://127.0.0.1:9000")
+        );
+        assert_eq!(
+            upload_origin(&settings("not a url", "shop-media", true)),
+            None
+        );
     }
 }

@@ -226,13 +226,19 @@
     if (!form || !list || !template || files.length === 0) return;
     const altField = form.querySelector('input[name="alt"]');
     const alt = altField ? altField.value.trim() : '';
+    // How the store takes files: straight into the bucket (presigned PUT, then the app
+    // processes it) or through the app (multipart, as the plain form does).
+    const zone = dropzone();
+    const direct = zone && zone.dataset.upload === 'presign' && zone.dataset.presign && zone.dataset.process
+      ? { presign: zone.dataset.presign, process: zone.dataset.process }
+      : null;
     for (const file of files) {
       const item = template.content.firstElementChild.cloneNode(true);
       item.querySelector('.upload-name').textContent = file.name;
       item.querySelector('progress').setAttribute('aria-label', fill(template.dataset.label, { name: file.name }));
       setUploadState(item, template.dataset.waiting, 'waiting');
       list.appendChild(item);
-      uploadQueue.push({ file, alt, item, url: form.action, maxBytes: Number(form.dataset.maxBytes) || 0, words: { ...template.dataset } });
+      uploadQueue.push({ file, alt, item, url: form.action, direct, maxBytes: Number(form.dataset.maxBytes) || 0, words: { ...template.dataset } });
     }
     pump();
   }
@@ -251,59 +257,103 @@
   }
 
   function failed(item, name, message) {
+    const bar = item.querySelector('progress');
+    if (bar) bar.value = 0;
     setUploadState(item, message, 'failed');
     announce(`${name} — ${message}`);
+    return false;
   }
 
-  function send({ file, alt, item, url, maxBytes, words }) {
+  function added(item, name, words) {
+    item.querySelector('progress').value = 100;
+    setUploadState(item, words.done, 'done');
+    announce(`${name} — ${words.done}`);
+    return true;
+  }
+
+  /** Sends `body` with `xhr` (opened by the caller), the bar following the bytes sent; then
+   * the server works on it (no measurable progress: indeterminate). Resolves with true
+   * once answered, false when the connection failed or was blocked. */
+  function transfer(xhr, body, item, words) {
     const bar = item.querySelector('progress');
-    // Refused here what the server would refuse after the whole upload.
-    if (maxBytes > 0 && file.size > maxBytes) {
-      failed(item, file.name, imageMessage('file_too_large'));
-      return Promise.resolve(false);
-    }
     return new Promise((resolve) => {
-      const xhr = new XMLHttpRequest();
-      xhr.open('POST', url);
-      xhr.setRequestHeader('x-csrf-token', csrfToken());
-      xhr.setRequestHeader('accept', 'application/json');
       xhr.upload.addEventListener('progress', (evt) => {
         if (evt.lengthComputable && evt.total > 0) bar.value = Math.min(100, Math.round((evt.loaded / evt.total) * 100));
       });
-      // Sent: the server now checks and resizes it (no measurable progress: indeterminate).
       xhr.upload.addEventListener('load', () => {
         bar.removeAttribute('value');
         setUploadState(item, words.processing, 'processing');
       });
-      xhr.addEventListener('load', () => {
-        if (toSignIn(xhr.responseURL)) return resolve(false);
-        let data = null;
-        try { data = JSON.parse(xhr.responseText); } catch { data = null; }
-        if (xhr.status === 201 && data && data.id) {
-          bar.value = 100;
-          setUploadState(item, words.done, 'done');
-          announce(`${file.name} — ${words.done}`);
-          resolve(true);
-        } else {
-          bar.value = 0;
-          const error = (data && data.error) || {};
-          failed(item, file.name, imageMessage(error.code, error.message));
-          resolve(false);
-        }
-      });
-      for (const name of ['error', 'abort', 'timeout']) {
-        xhr.addEventListener(name, () => {
-          bar.value = 0;
-          failed(item, file.name, imageMessage('network'));
-          resolve(false);
-        });
-      }
-      const data = new FormData();
-      data.append('file', file, file.name);
-      if (alt) data.append('alt', alt);
+      xhr.addEventListener('load', () => resolve(true));
+      for (const name of ['error', 'abort', 'timeout']) xhr.addEventListener(name, () => resolve(false));
       setUploadState(item, words.uploading, 'uploading');
-      xhr.send(data);
+      xhr.send(body);
     });
+  }
+
+  function send(job) {
+    // Refused here what the server would refuse after the whole upload.
+    if (job.maxBytes > 0 && job.file.size > job.maxBytes) return Promise.resolve(failed(job.item, job.file.name, imageMessage('file_too_large')));
+    return job.direct ? sendToBucket(job) : sendThroughApp(job);
+  }
+
+  /** Multipart to the app, which checks, processes and stores the file in one answer. */
+  async function sendThroughApp({ file, alt, item, url, words }) {
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', url);
+    xhr.setRequestHeader('x-csrf-token', csrfToken());
+    xhr.setRequestHeader('accept', 'application/json');
+    const data = new FormData();
+    data.append('file', file, file.name);
+    if (alt) data.append('alt', alt);
+    if (!(await transfer(xhr, data, item, words))) return failed(item, file.name, imageMessage('network'));
+    if (toSignIn(xhr.responseURL)) return false;
+    let answer = null;
+    try { answer = JSON.parse(xhr.responseText); } catch { answer = null; }
+    if (xhr.status === 201 && answer && answer.id) return added(item, file.name, words);
+    const error = (answer && answer.error) || {};
+    return failed(item, file.name, imageMessage(error.code, error.message));
+  }
+
+  // The types the server presigns, recognised by the first bytes as the server does: a
+  // phone's HEIC often comes with no type, and a name can lie. The app checks the content
+  // again once the file is in the bucket, whatever was declared.
+  const HEIC_BRANDS = ['heic', 'heix', 'hevc', 'hevx', 'heim', 'heis', 'hevm', 'hevs'];
+  async function declaredType(file) {
+    try {
+      const head = new Uint8Array(await file.slice(0, 12).arrayBuffer());
+      const ascii = (from, to) => String.fromCharCode(...head.slice(from, to));
+      if (head[0] === 0xff && head[1] === 0xd8 && head[2] === 0xff) return 'image/jpeg';
+      if (head[0] === 0x89 && ascii(1, 4) === 'PNG') return 'image/png';
+      if (ascii(0, 4) === 'RIFF' && ascii(8, 12) === 'WEBP') return 'image/webp';
+      if (ascii(4, 8) === 'ftyp' && HEIC_BRANDS.includes(ascii(8, 12))) return 'image/heic';
+      if (ascii(4, 8) === 'ftyp' && ['mif1', 'msf1'].includes(ascii(8, 12))) return 'image/heif';
+    } catch {
+      // Unreadable here: the server decides on what the browser says.
+    }
+    return file.type || 'application/octet-stream';
+  }
+
+  /** Straight into the bucket: a presigned PUT from the app (type and size signed), the
+   * file sent there with its progress, then the app fetches, checks and processes it. */
+  async function sendToBucket({ file, alt, item, direct, words }) {
+    setUploadState(item, words.uploading, 'uploading');
+    const ticket = await postJson(direct.presign, { contentType: await declaredType(file), size: file.size });
+    if (!ticket.ok) return failed(item, file.name, imageMessage(ticket.code, ticket.message));
+    const put = ticket.data;
+    const xhr = new XMLHttpRequest();
+    xhr.open(put.method || 'PUT', put.url);
+    for (const [name, value] of put.headers || []) {
+      // The browser sets these itself (from the body and the URL), and refuses them here.
+      if (!/^(content-length|host)$/i.test(name)) xhr.setRequestHeader(name, value);
+    }
+    // Not an ordinary network fault: the bucket is another origin, which the CSP or its
+    // CORS rule may block; said as such rather than retried through the app.
+    if (!(await transfer(xhr, file, item, words))) return failed(item, file.name, imageMessage('bucket_unreachable'));
+    if (xhr.status < 200 || xhr.status > 299) return failed(item, file.name, imageMessage('bucket_refused'));
+    const processed = await postJson(direct.process, alt ? { key: put.key, alt } : { key: put.key });
+    if (processed.ok && processed.data && processed.data.id) return added(item, file.name, words);
+    return failed(item, file.name, imageMessage(processed.code, processed.message));
   }
 
   document.addEventListener('change', (evt) => {

@@ -2,9 +2,11 @@
 //! started on a Unix socket in a temp dir, stopped and removed when the test ends.
 #![allow(dead_code, clippy::unwrap_used)]
 
-use std::path::PathBuf;
-use std::process::Command;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use comptoir::commands::CommandBus;
 use projections::db::{Cluster, MIGRATOR};
@@ -209,5 +211,148 @@ pub fn state(db: &TestDb) -> comptoir::http::AppState {
         media: comptoir::media::Media::local(std::env::temp_dir().join("comptoir-media-unused")),
         key_cache: Arc::new(comptoir::api::cache::KeyCache::disabled()),
         admin: Default::default(),
+    }
+}
+
+// ---------------------------------------------------------------- S3 server
+
+/// A real S3-compatible server on loopback: s3s-fs (the s3s project's file-system backed
+/// server, built by `scripts/s3-deps`) over a temp folder holding one empty bucket,
+/// [`S3Server::BUCKET`]. Killed when dropped.
+pub struct S3Server {
+    child: Child,
+    /// `http://127.0.0.1:<port>`.
+    pub endpoint: String,
+    dir: tempfile::TempDir,
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Where `scripts/s3-deps` installs s3s-fs (or `COMPTOIR_S3S_FS`).
+pub fn s3s_fs() -> PathBuf {
+    std::env::var_os("COMPTOIR_S3S_FS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var("HOME").unwrap_or_else(|_| "/tmp".into()))
+                .join(".cache/comptoir-tools/s3s/bin/s3s-fs")
+        })
+}
+
+impl S3Server {
+    pub const BUCKET: &'static str = "comptoir-media";
+    pub const ACCESS_KEY: &'static str = "comptoir-test";
+    pub const SECRET_KEY: &'static str = "comptoir-test-secret-0123456789";
+    pub const REGION: &'static str = "us-east-1";
+    /// The public base of image URLs the tests configure: a CDN in front of the bucket.
+    pub const PUBLIC_BASE_URL: &'static str = "https://cdn.shop.test";
+
+    /// Starts s3s-fs on a free port and waits until it accepts connections.
+    pub fn start() -> S3Server {
+        let bin = s3s_fs();
+        assert!(
+            bin.exists(),
+            "{} is missing: run scripts/s3-deps first",
+            bin.display()
+        );
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join(Self::BUCKET)).unwrap();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(bin)
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--access-key", Self::ACCESS_KEY])
+            .args(["--secret-key", Self::SECRET_KEY])
+            .arg(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let address: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let start = Instant::now();
+        while TcpStream::connect(address).is_err() {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "s3s-fs did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        S3Server {
+            child,
+            endpoint: format!("http://{address}"),
+            dir,
+        }
+    }
+
+    /// The bucket's folder: object `key` is the file `bucket_dir().join(key)`.
+    pub fn bucket_dir(&self) -> PathBuf {
+        self.dir.path().join(Self::BUCKET)
+    }
+
+    /// Settings for the bucket (path style: the endpoint is an IP address).
+    pub fn settings(&self) -> comptoir::media::S3Settings {
+        comptoir::media::S3Settings {
+            endpoint: self.endpoint.clone(),
+            region: Self::REGION.into(),
+            bucket: Self::BUCKET.into(),
+            access_key_id: Self::ACCESS_KEY.into(),
+            secret_access_key: Self::SECRET_KEY.into(),
+            path_style: true,
+        }
+    }
+
+    /// Images in the bucket, published under [`S3Server::PUBLIC_BASE_URL`].
+    pub fn media(&self) -> comptoir::media::Media {
+        let store = comptoir::media::S3Store::new(&self.settings());
+        comptoir::media::Media::new(
+            Arc::new(store),
+            Default::default(),
+            &format!("{}/", Self::PUBLIC_BASE_URL),
+        )
+    }
+
+    /// The environment that points `comptoir serve` at the bucket.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("COMPTOIR_MEDIA_STORE", "s3".into()),
+            ("COMPTOIR_MEDIA_BASE_URL", Self::PUBLIC_BASE_URL.into()),
+            ("COMPTOIR_S3_ENDPOINT", self.endpoint.clone()),
+            ("COMPTOIR_S3_REGION", Self::REGION.into()),
+            ("COMPTOIR_S3_BUCKET", Self::BUCKET.into()),
+            ("COMPTOIR_S3_ACCESS_KEY_ID", Self::ACCESS_KEY.into()),
+            ("COMPTOIR_S3_SECRET_ACCESS_KEY", Self::SECRET_KEY.into()),
+            ("COMPTOIR_S3_PATH_STYLE", "true".into()),
+        ]
+    }
+
+    /// Every object's key under `prefix`, read from the bucket's folder.
+    pub fn files(&self, prefix: &str) -> Vec<String> {
+        fn walk(root: &Path, folder: &Path, found: &mut Vec<String>) {
+            let Ok(entries) = std::fs::read_dir(folder) else {
+                return;
+            };
+            for entry in entries.map(Result::unwrap) {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(root, &path, found);
+                } else {
+                    let key = path.strip_prefix(root).unwrap().to_string_lossy();
+                    found.push(key.replace('\\', "/"));
+                }
+            }
+        }
+        let root = self.bucket_dir();
+        let mut found = Vec::new();
+        walk(&root, &root, &mut found);
+        found.retain(|key| key.starts_with(prefix));
+        found.sort();
+        found
     }
 }

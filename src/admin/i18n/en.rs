@@ -596,6 +596,10 @@ pub static EN: Texts = Texts {
     img_err_conflict: "Someone changed these images at the same moment; try again.",
     img_err_server: "The server could not save the image; try again later.",
     img_err_network: "The connection was interrupted; try again.",
+    img_err_bucket_unreachable: "The file could not be sent to the image storage: the connection failed or was blocked (does the bucket's CORS rule allow this address?). Try again, or tell whoever runs the shop.",
+    img_err_bucket_refused: "The image storage refused the file (the upload permission expired or is not valid); try again.",
+    img_err_upload_missing: "The uploaded file cannot be found (the upload expired or was interrupted); try again.",
+    img_err_reload: "The upload could not be prepared; reload the page and try again.",
     too_large_title: "Upload too large",
     too_large_body: "What was sent is over the size allowed ({max} MB per file). Go back and choose a smaller file.",
 };

@@ -596,6 +596,10 @@ pub static FR: Texts = Texts {
     img_err_conflict: "Quelqu'un a modifié ces images au même moment ; recommencez.",
     img_err_server: "Le serveur n'a pas pu enregistrer l'image ; réessayez plus tard.",
     img_err_network: "La connexion a été interrompue ; réessayez.",
+    img_err_bucket_unreachable: "Le fichier n'a pas pu être envoyé au stockage des images : la connexion a échoué ou a été bloquée (la règle CORS du bucket autorise-t-elle cette adresse ?). Réessayez, ou prévenez la personne qui administre la boutique.",
+    img_err_bucket_refused: "Le stockage des images a refusé le fichier (autorisation d'envoi expirée ou non valable) ; réessayez.",
+    img_err_upload_missing: "Le fichier envoyé est introuvable (envoi expiré ou interrompu) ; réessayez.",
+    img_err_reload: "L'envoi n'a pas pu être préparé ; rechargez la page et recommencez.",
     too_large_title: "Envoi trop volumineux",
     too_large_body: "Ce qui a été envoyé dépasse la taille permise ({max} Mo par fichier). Revenez en arrière et choisissez un fichier plus petit.",
 };

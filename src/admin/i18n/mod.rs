@@ -254,6 +254,7 @@ texts! {
     img_err_empty, img_err_too_large, img_err_pixels, img_err_format, img_err_heic,
     img_err_corrupt, img_err_no_file, img_err_one_file, img_err_archived, img_err_gone,
     img_err_order, img_err_alt_empty, img_err_conflict, img_err_server, img_err_network,
+    img_err_bucket_unreachable, img_err_bucket_refused, img_err_upload_missing, img_err_reload,
     too_large_title, too_large_body,
 }
 
