@@ -3064,6 +3064,18 @@ async fn an_order_page_links_its_invoice_and_credit_notes_to_their_pdfs() {
             page.body
         );
     }
+    // The timeline tells the credit note and the stored PDFs in the reader's language.
+    assert!(
+        page.body.contains("demandé : pneu en double"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains(&format!("PDF de {} conservé", numbers[0])),
+        "{}",
+        page.body
+    );
     for number in &numbers {
         let pdf = admin
             .get(&mut browser, &format!("/admin/documents/{number}"))

@@ -1110,9 +1110,20 @@ impl Narrator {
                             ("reason", reason),
                         ],
                     ),
-                    OrderEvent::CreditNoteRequested { .. } | OrderEvent::DocumentStored { .. } => {
-                        return None
-                    }
+                    OrderEvent::CreditNoteRequested { totals, reason, .. } => say(
+                        t.h_credit_note_requested,
+                        t.trail_credit_note_requested,
+                        &[
+                            ("subject", s),
+                            ("total", &self.money(&totals.total_ttc)),
+                            ("reason", reason),
+                        ],
+                    ),
+                    OrderEvent::DocumentStored { number, sha256, .. } => say(
+                        t.h_document_stored,
+                        t.trail_document_stored,
+                        &[("subject", s), ("number", number), ("sha", sha256)],
+                    ),
                 };
                 plain(what)
             }
@@ -1227,8 +1238,28 @@ impl Narrator {
                 plain(what)
             }
             DomainEvent::Settings(event) => plain(self.settings(event)),
-            // Told by the stored summary until the register pages narrate closures.
-            DomainEvent::Closure(_) => None,
+            DomainEvent::Closure(aggregates::ClosureEvent::PeriodClosed {
+                kind,
+                period,
+                totals,
+                ..
+            }) => plain(fill(
+                t.trail_period_closed,
+                &[
+                    (
+                        "period",
+                        match kind {
+                            aggregates::PeriodKind::Day => t.period_day,
+                            aggregates::PeriodKind::Month => t.period_month,
+                            aggregates::PeriodKind::Year => t.period_year,
+                        },
+                    ),
+                    ("name", period),
+                    ("invoices", &totals.invoices.to_string()),
+                    ("credits", &totals.credit_notes.to_string()),
+                    ("total", &money(totals.ttc, self.french, &self.symbol)),
+                ],
+            )),
             // An aggregate type this build does not know: the caller falls back (the audit
             // trail shows the projection's stored summary).
             DomainEvent::Other => None,

@@ -158,6 +158,7 @@ texts! {
     actor_payment, movement, order_label, h_order_placed, h_payment_session,
     h_payment_confirmed, h_payment_failed, h_order_confirmed, h_order_ready,
     h_order_completed, h_order_cancelled, h_invoice_issued, h_credit_note_issued,
+    h_credit_note_requested, h_document_stored,
     // reviews
     reviews_title, review_title, review_verified, review_status_pending, review_status_approved,
     review_status_rejected, approve, reject, review_feedback, review_feedback_hint,
@@ -209,7 +210,9 @@ texts! {
     trail_reservation_released, trail_reservation_committed, trail_stock_returned,
     trail_order_placed, trail_payment_session, trail_payment_confirmed, trail_payment_failed,
     trail_order_confirmed, trail_order_ready, trail_order_completed, trail_order_cancelled,
-    trail_invoice_issued, trail_credit_note_issued, trail_review_submitted,
+    trail_invoice_issued, trail_credit_note_issued, trail_credit_note_requested,
+    trail_document_stored, trail_period_closed, period_day, period_month, period_year,
+    trail_review_submitted,
     trail_review_approved, trail_review_rejected, trail_review_responded,
     trail_review_response_edited, trail_invoice_number_assigned, trail_staff_created,
     trail_staff_role_changed, trail_own_password_changed, trail_staff_password_changed,
