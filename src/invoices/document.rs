@@ -13,7 +13,7 @@
 
 use aggregates::shop_settings::{LegalIdentity, PostalAddress};
 use aggregates::values::{compute_totals, Money, VatRate};
-use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use serde::Serialize;
 
 /// An invoice or a credit note, ready to print.
@@ -228,14 +228,7 @@ impl Default for BusinessTerms {
 /// rule, from the last Sunday of March to the last Sunday of October, 01:00 UTC both).
 /// An invoice issued at 23:30 UTC on 31 December is dated 1 January.
 pub fn french_date(at: DateTime<Utc>) -> NaiveDate {
-    let last_sunday_1am = |month: u32| {
-        let first_of_next = NaiveDate::from_ymd_opt(at.year(), month + 1, 1).unwrap_or_default();
-        let last = first_of_next - Duration::days(1);
-        let sunday = last - Duration::days(i64::from(last.weekday().num_days_from_sunday()));
-        Utc.from_utc_datetime(&sunday.and_hms_opt(1, 0, 0).unwrap_or_default())
-    };
-    let summer = at >= last_sunday_1am(3) && at < last_sunday_1am(10);
-    (at + Duration::hours(if summer { 2 } else { 1 })).date_naive()
+    aggregates::calendar::paris_day(at)
 }
 
 impl InvoiceDocument {
