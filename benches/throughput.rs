@@ -257,6 +257,7 @@ async fn generate(pool: &PgPool, target: u64) -> u64 {
                 totals,
                 placed_at: Utc::now(),
                 language: aggregates::Language::Fr,
+                billing: None,
             },
         )
         .await;
@@ -468,6 +469,7 @@ async fn orders_per_second(
                     payment_method: PaymentMethod::Pickup,
 
                     language: aggregates::Language::Fr,
+                    billing: None,
                     items: vec![
                         RequestedItem {
                             product_id: a,
@@ -897,6 +899,7 @@ async fn top_up_orders(bus: &CommandBus, pool: &PgPool, missing: u64) -> (u64, u
             pickup_location: "Atelier".into(),
             payment_method,
             language: aggregates::Language::Fr,
+            billing: None,
             items,
         };
         let order = match place_order(

@@ -437,6 +437,7 @@ pub async fn seed(bus: &CommandBus, size: DemoSize) -> Result<String, String> {
             },
             payment_method,
             items: items.clone(),
+            billing: None,
         };
         let order = match place_order(bus, request, &system, placed_at, Duration::minutes(30)).await
         {

@@ -33,6 +33,8 @@ pub struct OrderRequest {
     pub items: Vec<RequestedItem>,
     /// The customer's language (emails, documents).
     pub language: aggregates::Language,
+    /// The company invoiced, when the customer buys for a business.
+    pub billing: Option<aggregates::Billing>,
 }
 
 /// The order that was placed.
@@ -208,6 +210,7 @@ pub async fn place_order(
         lines,
         placed_at: now,
         language: request.language,
+        billing: request.billing.map(Box::new),
     };
     if let Err(error) = bus
         .orders

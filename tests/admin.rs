@@ -2766,6 +2766,7 @@ async fn the_outbox_lists_emails_by_status_and_resends_after_a_confirmation() {
                     }],
                     placed_at: chrono::Utc::now(),
                     language: aggregates::Language::Fr,
+                    billing: None,
                 },
                 &aggregates::EventMetadata::system(),
             )

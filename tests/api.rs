@@ -601,6 +601,80 @@ async fn an_order_is_placed_confirmed_and_shown_to_its_customer_only() {
 }
 
 #[tokio::test]
+async fn a_business_customer_s_invoicing_details_are_checked_recorded_and_shown() {
+    let api = Api::relaxed().await;
+    let doc = comptoir::api::openapi::document();
+    let (tyre, _, _) = catalog(&api).await;
+    let with = |billing: Value| {
+        let mut body = order(json!([{ "productId": tyre, "quantity": 1 }]), "pickup");
+        body["billing"] = billing;
+        body
+    };
+    let garage = json!({
+        "company": " Garage du Rhône ", "street": "4 quai Perrache\nBâtiment B",
+        "postalCode": "69002", "city": "Lyon", "country": "France", "vatNumber": "FR11123456782",
+    });
+
+    // Each refusal names its field as the request spells it; nothing is placed.
+    let refusals = [
+        ("company", json!("  "), "billing.company"),
+        ("postalCode", json!(""), "billing.postalCode"),
+        ("city", json!("Ly\ton"), "billing.city"),
+        ("country", json!("x".repeat(201)), "billing.country"),
+        ("vatNumber", json!("FR00000000000"), "billing.vatNumber"),
+    ];
+    for (key, value, field) in refusals {
+        let mut billing = garage.clone();
+        billing[key] = value;
+        let (status, _, body) = api.post("/api/orders", &with(billing)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{field}: {body}");
+        assert_eq!(body["errors"][0]["field"], field, "{body}");
+        check(&doc, "/api/orders", "post", status, &body);
+    }
+    let mut missing = garage.clone();
+    missing.as_object_mut().unwrap().remove("street");
+    let (status, _, body) = api.post("/api/orders", &with(missing)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let placed: i64 =
+        sqlx::query_scalar("select count(*) from events where event_type = 'OrderPlaced'")
+            .fetch_one(&api.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(placed, 0);
+
+    let (status, _, body) = api.post("/api/orders", &with(garage)).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let number = body["orderNumber"].as_str().unwrap().to_owned();
+    let token = body["customerToken"].as_str().unwrap().to_owned();
+    api.settle().await;
+    let (status, _, page) = api
+        .get(&format!("/api/orders/{number}?token={token}"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    check(&doc, "/api/orders/{orderNumber}", "get", status, &page);
+    assert_eq!(page["billing"]["company"], "Garage du Rhône");
+    assert_eq!(page["billing"]["street"], "4 quai Perrache\nBâtiment B");
+    assert_eq!(page["billing"]["vatNumber"], "FR11123456782");
+
+    // An individual's order has no invoicing details.
+    let (_, _, body) = api
+        .post(
+            "/api/orders",
+            &order(json!([{ "productId": tyre, "quantity": 1 }]), "pickup"),
+        )
+        .await;
+    api.settle().await;
+    let (_, _, page) = api
+        .get(&format!(
+            "/api/orders/{}?token={}",
+            body["orderNumber"].as_str().unwrap(),
+            body["customerToken"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(page["billing"], Value::Null);
+}
+
+#[tokio::test]
 async fn an_idempotency_key_creates_one_order_however_often_it_is_sent() {
     let api = Arc::new(Api::relaxed().await);
     let (tyre, _, _) = catalog(&api).await;

@@ -275,6 +275,7 @@ async fn place(
         }],
         placed_at: Utc::now(),
         language,
+        billing: None,
     };
     bus.orders
         .execute(&order_id.to_string(), command, &system())

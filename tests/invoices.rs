@@ -25,6 +25,11 @@ fn money(s: &str) -> Money {
 
 /// Places an order for two products (20 % and 5.5 %) straight on the order stream.
 async fn place(bus: &CommandBus, n: usize) -> Uuid {
+    place_for(bus, n, None).await
+}
+
+/// [`place`], invoiced to a business when `billing` says which.
+async fn place_for(bus: &CommandBus, n: usize, billing: Option<aggregates::Billing>) -> Uuid {
     let order_id = Uuid::now_v7();
     let line = |k: u128, quantity, price: &str, rate: &str| OrderLineInput {
         product_id: Uuid::from_u128(k),
@@ -45,6 +50,7 @@ async fn place(bus: &CommandBus, n: usize) -> Uuid {
         lines: vec![line(1, 2, "10.00", "20"), line(2, 1, "4.00", "5.5")],
         placed_at: Utc::now(),
         language: Language::Fr,
+        billing: billing.map(Box::new),
     };
     bus.orders
         .execute(&order_id.to_string(), command, &EventMetadata::system())
@@ -593,6 +599,91 @@ async fn issued_documents_are_rendered_once_stored_with_their_hash_and_served_as
         ),
         "{refused:?}"
     );
+}
+
+#[tokio::test]
+async fn a_business_is_invoiced_in_its_company_s_name_with_the_terms_owed_to_it() {
+    use aggregates::shop_settings::ShopSettingsCommand;
+    use aggregates::SHOP_SETTINGS_ID;
+
+    let db = TestDb::new().await;
+    let bus = db.bus();
+    let folder = tempfile::tempdir().unwrap();
+    let media = comptoir::media::Media::local(folder.path());
+    let renderer = Arc::new(comptoir::invoices::pdf::Renderer::new().unwrap());
+    let projector = Projector::new(
+        db.pool.clone(),
+        comptoir::app::consumers_publishing(&bus, media.clone(), renderer),
+    );
+    bus.settings
+        .execute(
+            SHOP_SETTINGS_ID,
+            ShopSettingsCommand::ChangeLegalIdentity {
+                identity: Box::new(comptoir::demo::seller().unwrap()),
+            },
+            &EventMetadata::system(),
+        )
+        .await
+        .unwrap();
+    let garage = aggregates::Billing {
+        company: "Garage du Rhône".into(),
+        address: aggregates::PostalAddress {
+            street: "4 quai Perrache\nBâtiment B".into(),
+            postal_code: "69002".into(),
+            city: "Lyon".into(),
+            country: "France".into(),
+        },
+        vat_number: Some("FR40303265045".parse().unwrap()),
+    };
+    let business = place_for(&bus, 1, Some(garage)).await;
+    let person = place(&bus, 2).await;
+    pay(&bus, business).await;
+    pay(&bus, person).await;
+    for _ in 0..4 {
+        projector.run_once().await.unwrap();
+    }
+    let numbers: Vec<(Uuid, String)> =
+        sqlx::query_as("select order_id, number from invoice_register order by number")
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(numbers.len(), 2);
+    let text_of = |order: Uuid| {
+        let number = numbers.iter().find(|(o, _)| *o == order).unwrap().1.clone();
+        let (pool, media) = (db.pool.clone(), media.clone());
+        async move {
+            let pdf = comptoir::invoices::stored_pdf(&pool, &media, &number)
+                .await
+                .unwrap()
+                .unwrap();
+            pdf_text(&pdf)
+        }
+    };
+    let text = text_of(business).await;
+    for expected in [
+        "Garage du Rhône",
+        "Client 1",
+        "4 quai Perrache",
+        "Bâtiment B",
+        "69002 Lyon",
+        "FR40303265045",
+        "Conditions de paiement",
+        "Pénalités de retard",
+        "10 points",
+        "40,00",
+        "L441-10",
+    ] {
+        assert!(text.contains(expected), "{expected:?} missing from\n{text}");
+    }
+    // An individual is reached by email and phone, and owes no such terms.
+    let text = text_of(person).await;
+    assert!(text.contains("client@example.fr"), "{text}");
+    for absent in ["Pénalités de retard", "Indemnité forfaitaire"] {
+        assert!(
+            !text.contains(absent),
+            "{absent:?} on an individual's invoice\n{text}"
+        );
+    }
 }
 
 #[tokio::test]

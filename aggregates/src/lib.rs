@@ -28,7 +28,7 @@ pub use invoice_series::{
 };
 pub use metadata::{Actor, EventMetadata};
 pub use order::{
-    Order, OrderCommand, OrderError, OrderEvent, OrderLine, OrderLineInput, OrderStatus,
+    Billing, Order, OrderCommand, OrderError, OrderEvent, OrderLine, OrderLineInput, OrderStatus,
     PaymentMethod, PaymentStatus,
 };
 pub use product::{

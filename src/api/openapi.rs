@@ -265,8 +265,20 @@ pub fn document() -> Value {
                     "customerPhone": { "type": "string", "minLength": 6, "maxLength": 30 },
                     "pickupLocation": { "type": "string", "minLength": 1, "maxLength": 200, "description": "One of the names `GET /api/shop` lists, when it lists any" },
                     "language": { "type": "string", "enum": ["fr", "en"], "description": "The language of the shop's emails about this order (default fr)" },
-                    "paymentMethod": { "type": "string", "enum": ["pickup", "stripe", "oney"] }
+                    "paymentMethod": { "type": "string", "enum": ["pickup", "stripe", "oney"] },
+                    "billing": { "$ref": "#/components/schemas/Billing" }
                 }},
+                "Billing": { "type": "object", "additionalProperties": false, "required": ["company", "street", "postalCode", "city", "country"],
+                    "description": "For a customer buying for a business: the invoice is made out to this company and states the payment terms owed to a business",
+                    "properties": {
+                        "company": { "type": "string", "minLength": 1, "maxLength": 200, "pattern": "\\S" },
+                        "street": { "type": "string", "minLength": 1, "maxLength": 500, "pattern": "\\S", "description": "Several lines separated by line breaks" },
+                        "postalCode": { "type": "string", "minLength": 1, "maxLength": 200, "pattern": "\\S" },
+                        "city": { "type": "string", "minLength": 1, "maxLength": 200, "pattern": "\\S" },
+                        "country": { "type": "string", "minLength": 1, "maxLength": 200, "pattern": "\\S" },
+                        "vatNumber": { "type": ["string", "null"], "description": "Intra-community VAT number, e.g. FR11123456782" }
+                    }
+                },
                 "Totals": { "type": "object", "required": ["totalHt", "vat", "totalVat", "totalTtc"], "properties": {
                     "totalHt": money,
                     "vat": { "type": "array", "items": { "type": "object", "required": ["rate", "baseHt", "amount"], "properties": { "rate": rate, "baseHt": money, "amount": money } } },
@@ -290,7 +302,8 @@ pub fn document() -> Value {
                         "productId": uuid, "reference": { "type": "string" }, "name": { "type": "string" }, "quantity": { "type": "integer" },
                         "unitPriceHt": money, "vatRate": rate, "lineTotalHt": money
                     }}},
-                    "totals": { "$ref": "#/components/schemas/Totals" }
+                    "totals": { "$ref": "#/components/schemas/Totals" },
+                    "billing": { "oneOf": [{ "$ref": "#/components/schemas/Billing" }, { "type": "null" }], "description": "The company invoiced, for a business customer" }
                 }}
             }
         }

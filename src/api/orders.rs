@@ -20,7 +20,9 @@ use uuid::Uuid;
 
 use aggregates::metadata::Actor;
 use aggregates::order::{OrderCommand, PaymentMethod};
-use aggregates::{Email, Language, Phone, PickupLocation, Totals};
+use aggregates::{
+    Billing, Email, Language, Phone, PickupLocation, PostalAddress, Totals, VatNumber,
+};
 
 use crate::api::auth::StorefrontKey;
 use crate::api::error::{ApiError, FieldError};
@@ -57,6 +59,69 @@ pub struct NewOrder {
     /// `fr` (the default) or `en`: the language of the shop's emails about the order.
     #[serde(default)]
     language: Option<String>,
+    /// The company to invoice, when the customer buys for a business.
+    #[serde(default)]
+    billing: Option<NewBilling>,
+}
+
+/// A business customer's invoicing details in `POST /api/orders`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewBilling {
+    company: String,
+    street: String,
+    postal_code: String,
+    city: String,
+    country: String,
+    #[serde(default)]
+    vat_number: Option<String>,
+}
+
+/// The invoicing details checked as the order will record them; errors name the field
+/// as the request spells it (`billing.postalCode`).
+fn parse_billing(body: &NewBilling) -> Result<Billing, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let vat_number = match body.vat_number.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(text) => match VatNumber::new(text) {
+            Ok(number) => Some(number),
+            Err(e) => {
+                errors.push(FieldError {
+                    field: "billing.vatNumber".into(),
+                    message: e.to_string(),
+                });
+                None
+            }
+        },
+    };
+    let billing = Billing {
+        company: body.company.clone(),
+        address: PostalAddress {
+            street: body.street.clone(),
+            postal_code: body.postal_code.clone(),
+            city: body.city.clone(),
+            country: body.country.clone(),
+        },
+        vat_number,
+    };
+    match billing.checked() {
+        Ok(billing) if errors.is_empty() => Ok(billing),
+        Ok(_) => Err(errors),
+        Err(e) => {
+            let field = match e.field() {
+                "postal_code" => "postalCode",
+                other => other,
+            };
+            errors.insert(
+                0,
+                FieldError {
+                    field: format!("billing.{field}"),
+                    message: e.to_string(),
+                },
+            );
+            Err(errors)
+        }
+    }
 }
 
 /// Most lines an order may have.
@@ -162,6 +227,13 @@ fn parse(body: &NewOrder, locations: &[PickupLocation]) -> Result<OrderRequest, 
             language
         }
     };
+    let billing = match body.billing.as_ref().map(parse_billing).transpose() {
+        Ok(billing) => billing,
+        Err(refusals) => {
+            errors.extend(refusals);
+            None
+        }
+    };
     match (email, phone, method, language, errors.is_empty()) {
         (Ok(customer_email), Ok(customer_phone), Some(payment_method), Some(language), true) => {
             Ok(OrderRequest {
@@ -173,10 +245,22 @@ fn parse(body: &NewOrder, locations: &[PickupLocation]) -> Result<OrderRequest, 
                 payment_method,
                 items,
                 language,
+                billing,
             })
         }
         _ => Err(ApiError::Invalid(errors)),
     }
+}
+
+fn billing_json(billing: &Billing) -> Value {
+    json!({
+        "company": billing.company,
+        "street": billing.address.street,
+        "postalCode": billing.address.postal_code,
+        "city": billing.address.city,
+        "country": billing.address.country,
+        "vatNumber": billing.vat_number.as_ref().map(VatNumber::as_str),
+    })
 }
 
 fn totals_json(totals: &Totals) -> Value {
@@ -508,12 +592,13 @@ async fn confirmation(
         total_vat: Decimal,
         total_ttc: Decimal,
         placed_at: chrono::DateTime<Utc>,
+        billing: Option<sqlx::types::Json<Billing>>,
         token_hash: Vec<u8>,
     }
     let row: Option<Row> = sqlx::query_as(
         "select o.order_id, o.order_number, o.customer_name, o.pickup_location, o.payment_method,
                 o.payment_status, o.status, o.lines, o.vat_breakdown, o.total_ht, o.total_vat,
-                o.total_ttc, o.placed_at, a.token_hash
+                o.total_ttc, o.placed_at, o.billing, a.token_hash
          from orders o join order_access a on a.order_id = o.order_id
          where o.order_number = $1",
     )
@@ -570,6 +655,7 @@ async fn confirmation(
         "placedAt": row.placed_at,
         "lines": lines,
         "totals": { "totalHt": money(row.total_ht), "vat": vat, "totalVat": money(row.total_vat), "totalTtc": money(row.total_ttc) },
+        "billing": row.billing.map(|b| billing_json(&b)),
     });
     let mut response = Json(body).into_response();
     response.headers_mut().insert(

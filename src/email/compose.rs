@@ -563,6 +563,7 @@ mod tests {
             totals,
             placed_at: Utc::now(),
             language,
+            billing: None,
         });
         order
     }

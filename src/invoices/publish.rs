@@ -23,7 +23,8 @@ use projections::runtime::{Projection, ProjectionError};
 use projections::stream::{DomainEvent, Envelope};
 
 use super::document::{
-    Customer, DocumentKind, DocumentLine, InvoiceDocument, PaymentInfo, Seller, VatBreakdownLine,
+    BusinessTerms, Customer, DocumentKind, DocumentLine, InvoiceDocument, PaymentInfo, Seller,
+    VatBreakdownLine,
 };
 use super::pdf::Renderer;
 use crate::commands::{CommandBus, CommandError};
@@ -116,6 +117,7 @@ pub fn document_for(
         )
     };
     let paid_at = order.paid_at().unwrap_or(issued_at);
+    let billing = order.billing();
     let payment = PaymentInfo {
         method: means_in_words(order.payment_provider(), order.payment_reference()),
         // A credit note's money goes back when it is issued.
@@ -141,9 +143,9 @@ pub fn document_for(
                 .customer_phone()
                 .map(|p| p.as_str().to_owned())
                 .unwrap_or_default(),
-            address: None,
-            company: None,
-            vat_number: None,
+            address: billing.map(|b| b.address_lines().join("\n")),
+            company: billing.map(|b| b.company.clone()),
+            vat_number: billing.and_then(|b| b.vat_number.as_ref().map(ToString::to_string)),
         },
         order_number: order.order_number().to_owned(),
         lines: lines
@@ -167,7 +169,8 @@ pub fn document_for(
         total_ttc: totals.total_ttc,
         payment: Some(payment),
         pickup_location: order.pickup_location().to_owned(),
-        business_terms: None,
+        // A business is owed the terms of C. com. L441-9 on its invoice.
+        business_terms: billing.map(|_| BusinessTerms::legal_defaults()),
         currency: settings.currency().as_str().to_owned(),
     })
 }

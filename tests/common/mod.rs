@@ -169,6 +169,7 @@ pub fn order_request(items: &[(uuid::Uuid, u32)]) -> comptoir::ordering::OrderRe
         pickup_location: "Atelier".into(),
         payment_method: aggregates::PaymentMethod::Pickup,
         language: aggregates::Language::Fr,
+        billing: None,
         items: items
             .iter()
             .map(|(product_id, quantity)| RequestedItem {

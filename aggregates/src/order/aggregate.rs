@@ -6,10 +6,13 @@ use cqrs_es::Aggregate;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::credit::{credit_for_amount, lines_to_credit, remaining_lines, totals_of};
+use super::credit::{
+    credit_for_amount, lines_to_credit, remaining_lines, totals_of, within_amount_left,
+};
 use super::{
-    CreditNote, OrderCommand, OrderError, OrderEvent, OrderLine, OrderLineInput, OrderStatus,
-    PaymentMethod, PaymentStatus, MAX_LINE_NAME_LEN, MAX_LINE_QUANTITY, PAYMENT_EXPIRED,
+    Billing, CreditNote, OrderCommand, OrderError, OrderEvent, OrderLine, OrderLineInput,
+    OrderStatus, PaymentMethod, PaymentStatus, MAX_LINE_NAME_LEN, MAX_LINE_QUANTITY,
+    PAYMENT_EXPIRED,
 };
 use crate::values::{compute_totals, Email, Language, Money, Phone, Totals};
 
@@ -24,6 +27,9 @@ pub struct Order {
     pickup_location: String,
     #[serde(default)]
     language: Language,
+    /// The company invoiced, for a business customer.
+    #[serde(default)]
+    billing: Option<Box<Billing>>,
     payment_method: Option<PaymentMethod>,
     lines: Vec<OrderLine>,
     totals: Option<Totals>,
@@ -111,6 +117,11 @@ impl Order {
     /// Customer phone, once placed.
     pub fn customer_phone(&self) -> Option<&Phone> {
         self.customer_phone.as_ref()
+    }
+
+    /// The company invoiced, when the customer buys for a business.
+    pub fn billing(&self) -> Option<&Billing> {
+        self.billing.as_deref()
     }
 
     /// Whether the provider's notification `id` was already acted on.
@@ -291,6 +302,7 @@ impl Aggregate for Order {
                 lines,
                 placed_at,
                 language,
+                billing,
             } => {
                 if self.exists() {
                     return Err(OrderError::AlreadyExists);
@@ -303,6 +315,10 @@ impl Aggregate for Order {
                 let pickup_location =
                     required(&pickup_location, OrderError::PickupLocationRequired)?;
                 let lines = checked_lines(lines)?;
+                let billing = billing
+                    .map(|b| (*b).checked().map(Box::new))
+                    .transpose()
+                    .map_err(OrderError::Billing)?;
                 let priced: Vec<_> = lines
                     .iter()
                     .map(|line| (line.quantity, line.unit_price_ht, line.vat_rate))
@@ -320,6 +336,7 @@ impl Aggregate for Order {
                     totals,
                     placed_at,
                     language,
+                    billing,
                 };
                 sink.write(event, self).await;
             }
@@ -543,6 +560,9 @@ impl Aggregate for Order {
                 let reason = required(&reason, OrderError::ReasonRequired)?;
                 let lines = lines_to_credit(&self.lines, &self.credit_notes, &lines)?;
                 let totals = totals_of(&lines);
+                if let Some(invoiced) = &self.totals {
+                    within_amount_left(invoiced, &self.credit_notes, &totals)?;
+                }
                 let event = OrderEvent::CreditNoteRequested {
                     credit_id,
                     lines,
@@ -634,9 +654,11 @@ impl Aggregate for Order {
                 totals,
                 placed_at,
                 language,
+                billing,
             } => {
                 self.id = Some(order_id);
                 self.language = language;
+                self.billing = billing;
                 self.order_number = order_number;
                 self.customer_email = Some(customer_email);
                 self.customer_name = customer_name;

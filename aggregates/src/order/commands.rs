@@ -2,7 +2,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{PaymentMethod, RefundLineInput};
+use super::{Billing, PaymentMethod, RefundLineInput};
 use crate::values::{Email, Language, Money, Phone, Reference, VatRate};
 
 /// A line as the command side snapshots it from the product at placement.
@@ -47,6 +47,8 @@ pub enum OrderCommand {
         placed_at: DateTime<Utc>,
         /// The customer's language.
         language: Language,
+        /// The company invoiced, when the customer buys for a business.
+        billing: Option<Box<Billing>>,
     },
     /// A payment provider session was opened (Stripe Checkout, Oney).
     OpenPaymentSession {

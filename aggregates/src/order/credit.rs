@@ -129,6 +129,37 @@ pub(crate) fn lines_to_credit(
     Ok(out)
 }
 
+/// Refuses lines worth more, at one of their rates, than is left to credit there, once
+/// an amount was credited: after a refund made in the provider's dashboard the units
+/// still on the invoice are not all owed back at their price. Without such a refund the
+/// units left bound the credit ([`lines_to_credit`]).
+pub(crate) fn within_amount_left(
+    invoiced: &Totals,
+    credits: &[CreditNote],
+    totals: &Totals,
+) -> Result<(), OrderError> {
+    let by_amount_before = credits
+        .iter()
+        .flat_map(|c| &c.lines)
+        .any(|l| l.product_id.is_nil());
+    if !by_amount_before {
+        return Ok(());
+    }
+    let left = remaining_by_rate(invoiced, credits);
+    for line in &totals.vat_breakdown {
+        let wanted = line.base_ht.amount() + line.vat.amount();
+        let available = left.get(&line.rate).copied().unwrap_or_default();
+        if wanted > available {
+            let total_left: Decimal = left.values().copied().sum();
+            return Err(OrderError::CreditExceedsInvoice {
+                amount: totals.total_ttc,
+                left: Money::new(total_left.max(Decimal::ZERO)).unwrap_or_default(),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// A credit note for `amount` incl. VAT, spread over the VAT rates in proportion to what is
 /// left to credit at each (largest remainder to the cent). When the amount is all that is
 /// left and no amount was credited before, the remaining lines themselves are credited.

@@ -18,6 +18,9 @@ pub enum OrderError {
     /// No customer name (or longer than 200 characters).
     #[error("an order needs a customer name of at most 200 characters")]
     CustomerNameRequired,
+    /// Invoicing details of a business customer refused.
+    #[error("billing: {0}")]
+    Billing(super::BillingError),
     /// No pickup location.
     #[error("an order needs a pickup location")]
     PickupLocationRequired,

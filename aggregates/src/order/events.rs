@@ -3,7 +3,7 @@ use cqrs_es::DomainEvent;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{OrderStatus, PaymentMethod};
+use super::{Billing, OrderStatus, PaymentMethod};
 use crate::values::{Email, Language, Money, Phone, Reference, Totals, VatRate};
 
 /// A line as placed: a snapshot that later product changes never touch.
@@ -53,6 +53,9 @@ pub enum OrderEvent {
         /// The customer's language, for what the shop writes to them.
         #[serde(default)]
         language: Language,
+        /// The company invoiced, when the customer buys for a business.
+        #[serde(default)]
+        billing: Option<Box<Billing>>,
     },
     /// A payment session was opened.
     PaymentSessionOpened {

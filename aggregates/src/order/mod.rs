@@ -2,6 +2,7 @@
 //! invoice and credit note numbers.
 
 mod aggregate;
+mod billing;
 mod commands;
 mod credit;
 mod error;
@@ -11,6 +12,7 @@ mod status;
 mod tests;
 
 pub use aggregate::Order;
+pub use billing::{Billing, BillingError, MAX_BILLING_STREET, MAX_BILLING_TEXT};
 pub use commands::{OrderCommand, OrderLineInput};
 pub use credit::{CreditNote, RefundLineInput, AMOUNT_REFUND_REFERENCE};
 pub use error::OrderError;

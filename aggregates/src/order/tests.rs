@@ -49,6 +49,7 @@ fn place_with(lines: Vec<OrderLineInput>) -> OrderCommand {
         lines,
         placed_at: at(5, 10),
         language: Language::Fr,
+        billing: None,
     }
 }
 
@@ -92,6 +93,7 @@ fn placed() -> OrderEvent {
         ]),
         placed_at: at(5, 10),
         language: Language::Fr,
+        billing: None,
     }
 }
 
@@ -212,6 +214,100 @@ fn placed_totals_are_rounded_per_rate_on_line_sums() {
     let json = serde_json::to_value(&totals).unwrap();
     assert_eq!(json["total_ttc"], "107.91");
     assert_eq!(json["vat_breakdown"][0]["rate"], "5.5");
+}
+
+fn garage(company: &str) -> Billing {
+    Billing {
+        company: company.to_owned(),
+        address: crate::shop_settings::PostalAddress {
+            street: "4 quai Perrache".to_owned(),
+            postal_code: "69002".to_owned(),
+            city: "Lyon".to_owned(),
+            country: "France".to_owned(),
+        },
+        vat_number: Some("FR11123456782".parse().unwrap()),
+    }
+}
+
+fn with_billing(command: OrderCommand, with: Billing) -> OrderCommand {
+    let OrderCommand::PlaceOrder {
+        order_id,
+        order_number,
+        customer_email,
+        customer_name,
+        customer_phone,
+        pickup_location,
+        payment_method,
+        lines,
+        placed_at,
+        language,
+        ..
+    } = command
+    else {
+        unreachable!()
+    };
+    OrderCommand::PlaceOrder {
+        order_id,
+        order_number,
+        customer_email,
+        customer_name,
+        customer_phone,
+        pickup_location,
+        payment_method,
+        lines,
+        placed_at,
+        language,
+        billing: Some(Box::new(with)),
+    }
+}
+
+#[tokio::test]
+async fn a_business_customer_s_details_are_recorded_trimmed() {
+    let OrderEvent::OrderPlaced {
+        order_id,
+        order_number,
+        customer_email,
+        customer_name,
+        customer_phone,
+        pickup_location,
+        payment_method,
+        lines,
+        totals,
+        placed_at,
+        language,
+        ..
+    } = placed()
+    else {
+        unreachable!()
+    };
+    let expected = OrderEvent::OrderPlaced {
+        order_id,
+        order_number,
+        customer_email,
+        customer_name,
+        customer_phone,
+        pickup_location,
+        payment_method,
+        lines,
+        totals,
+        placed_at,
+        language,
+        billing: Some(Box::new(garage("Garage du Rhône"))),
+    };
+    OrderTest::with(())
+        .given_no_previous_events()
+        .when_async(with_billing(place(), garage("  Garage du Rhône ")))
+        .await
+        .then_expect_events(vec![expected]);
+}
+
+#[tokio::test]
+async fn a_business_customer_without_a_company_name_is_refused() {
+    OrderTest::with(())
+        .given_no_previous_events()
+        .when_async(with_billing(place(), garage(" ")))
+        .await
+        .then_expect_error(OrderError::Billing(BillingError::Required("company")));
 }
 
 #[tokio::test]
@@ -767,6 +863,43 @@ async fn a_provider_refund_credits_what_is_new_and_adds_up_to_the_amount() {
             left: money("0.00")
         }
     );
+}
+
+#[tokio::test]
+async fn after_a_refund_by_amount_lines_are_refunded_only_within_what_is_left() {
+    let mut order = Order::default();
+    for event in [placed(), paid(), invoiced()] {
+        cqrs_es::Aggregate::apply(&mut order, event);
+    }
+    // 107.91 TTC, of which 106.80 at 20 % (product 2); 50.00 refunded in the dashboard,
+    // spread over the rates: about 57.31 left at 20 % and 0.60 at 5.5 %.
+    let notice = OrderCommand::RecordProviderRefund {
+        credit_id: Uuid::from_u128(40),
+        refunded_total: money("50.00"),
+        provider_event_id: Some("evt_1".to_owned()),
+    };
+    execute(&mut order, notice, &()).await.unwrap();
+    let refund = |product_id: Uuid, quantity: u32, credit: u128| OrderCommand::RefundLines {
+        credit_id: Uuid::from_u128(credit),
+        lines: vec![RefundLineInput {
+            product_id,
+            quantity,
+        }],
+        reason: "returned".to_owned(),
+    };
+    // Product 2's 106.80 would credit more than the 20 % left after the refund.
+    let refused = execute(&mut order, refund(product(2), 1, 41), &())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(refused, OrderError::CreditExceedsInvoice { amount, .. } if amount == money("106.80")),
+        "{refused:?}"
+    );
+    // One unit of product 1 (0.35 + 0.02 VAT) still fits in what is left at 5.5 %.
+    let events = execute(&mut order, refund(product(1), 1, 42), &())
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 1);
 }
 
 #[tokio::test]

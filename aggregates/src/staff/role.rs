@@ -56,6 +56,10 @@ impl StaffRole {
             // The books leave the shop through the owner and the accountant only.
             Export => matches!(self, Owner | Accountant),
             ViewAudit => matches!(self, Owner | Accountant),
+            // A credit note gives money back: those who run the shop decide it.
+            RefundOrders => matches!(self, Owner | Manager),
+            // Closing a period seals it for good; it also runs on its own every few minutes.
+            CloseBooks => self == Owner,
             ManageStaff | ManageSettings | ManageApiKeys => self == Owner,
         }
     }
@@ -112,6 +116,10 @@ pub enum Permission {
     Export,
     /// See the audit trail.
     ViewAudit,
+    /// Refund lines of an invoiced order (a credit note).
+    RefundOrders,
+    /// Close the days that are over now, rather than at the next automatic run.
+    CloseBooks,
     /// Create staff accounts, change their roles, disable them.
     ManageStaff,
     /// Change the shop's settings.
@@ -124,7 +132,7 @@ pub enum Permission {
 
 impl Permission {
     /// Every permission.
-    pub const ALL: [Permission; 16] = [
+    pub const ALL: [Permission; 18] = [
         Permission::ViewCatalog,
         Permission::EditCatalog,
         Permission::AdjustStock,
@@ -137,6 +145,8 @@ impl Permission {
         Permission::ViewInvoices,
         Permission::Export,
         Permission::ViewAudit,
+        Permission::RefundOrders,
+        Permission::CloseBooks,
         Permission::ManageStaff,
         Permission::ManageSettings,
         Permission::ManageApiKeys,
@@ -158,6 +168,8 @@ impl Permission {
             Permission::ViewInvoices => "view_invoices",
             Permission::Export => "export",
             Permission::ViewAudit => "view_audit",
+            Permission::RefundOrders => "refund_orders",
+            Permission::CloseBooks => "close_books",
             Permission::ManageStaff => "manage_staff",
             Permission::ManageSettings => "manage_settings",
             Permission::ManageApiKeys => "manage_api_keys",

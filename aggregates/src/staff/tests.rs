@@ -615,7 +615,7 @@ fn each_role_has_exactly_the_permissions_of_the_matrix() {
     // owner, manager, operator, accountant, support
     const O: bool = true;
     const X: bool = false;
-    let matrix: [(Permission, [bool; 5]); 16] = [
+    let matrix: [(Permission, [bool; 5]); 18] = [
         (ViewCatalog, [O, O, O, X, X]),
         (EditCatalog, [O, O, X, X, X]),
         (AdjustStock, [O, O, O, X, X]),
@@ -628,6 +628,8 @@ fn each_role_has_exactly_the_permissions_of_the_matrix() {
         (ViewInvoices, [O, O, X, O, X]),
         (Export, [O, X, X, O, X]),
         (ViewAudit, [O, X, X, O, X]),
+        (RefundOrders, [O, O, X, X, X]),
+        (CloseBooks, [O, X, X, X, X]),
         (ManageStaff, [O, X, X, X, X]),
         (ManageSettings, [O, X, X, X, X]),
         (ManageApiKeys, [O, X, X, X, X]),

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use aggregates::{Money, OrderEvent, OrderLine, VatLine};
+use aggregates::{Billing, Money, OrderEvent, OrderLine, VatLine};
 
 use crate::rows::{self, Row, RowSet};
 use crate::runtime::{Projection, ProjectionError};
@@ -46,6 +46,9 @@ pub struct OrderView {
     pub credited_ttc: Money,
     pub placed_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The company invoiced, for a business customer.
+    #[serde(default)]
+    pub billing: Option<Billing>,
 }
 
 impl Row for OrderView {
@@ -76,6 +79,7 @@ impl Row for OrderView {
         "credited_ttc",
         "placed_at",
         "updated_at",
+        "billing",
     ];
     const NUMERIC: &'static [&'static str] =
         &["total_ht", "total_vat", "total_ttc", "credited_ttc"];
@@ -160,6 +164,7 @@ impl Projection for Orders {
                 lines,
                 totals,
                 placed_at,
+                billing,
                 ..
             } = event
             {
@@ -190,6 +195,7 @@ impl Projection for Orders {
                         credited_ttc: Money::zero(),
                         placed_at: *placed_at,
                         updated_at: at,
+                        billing: billing.as_deref().cloned(),
                     },
                 );
             } else if let Some(o) = orders.get_mut(&id) {
