@@ -193,6 +193,50 @@ const PICKUP: &[(&str, &str, &str)] = &[
         "Du lundi au vendredi, 8 h – 17 h",
     ),
 ];
+/// Garages that buy their parts here and want the invoice in their company's name:
+/// (company, street, postal code, city, made-up VAT number).
+const GARAGES: &[(&str, &str, &str, &str, &str)] = &[
+    (
+        "Garage des Brotteaux SARL",
+        "18 boulevard des Brotteaux",
+        "69006",
+        "Lyon",
+        "FR15901234567",
+    ),
+    (
+        "Moto Service Vaise",
+        "5 rue Marietton\nZone artisanale, bâtiment C",
+        "69009",
+        "Lyon",
+        "FR40902345678",
+    ),
+    (
+        "Atelier Deux-Roues du Beaujolais",
+        "230 route de Frans",
+        "69400",
+        "Villefranche-sur-Saône",
+        "FR65903456789",
+    ),
+];
+
+/// The company an order of the demo is invoiced to: one order in nine is a garage's.
+fn demo_billing(n: u32) -> Option<aggregates::Billing> {
+    if n % 9 != 4 {
+        return None;
+    }
+    let (company, street, postal_code, city, vat) = GARAGES[(n as usize / 9) % GARAGES.len()];
+    Some(aggregates::Billing {
+        company: company.to_owned(),
+        address: aggregates::PostalAddress {
+            street: street.to_owned(),
+            postal_code: postal_code.to_owned(),
+            city: city.to_owned(),
+            country: "France".to_owned(),
+        },
+        vat_number: aggregates::VatNumber::new(vat).ok(),
+    })
+}
+
 const FIRST: &[&str] = &[
     "Camille",
     "Léa",
@@ -393,7 +437,7 @@ pub async fn seed(bus: &CommandBus, size: DemoSize) -> Result<String, String> {
     let now = Utc::now();
     let mut placed = 0u32;
     let mut completed: Vec<(Uuid, Uuid, Email)> = Vec::new();
-    for _ in 0..size.orders {
+    for n in 0..size.orders {
         let first = *FIRST.choose(&mut rng).unwrap_or(&"Camille");
         let last = *LAST.choose(&mut rng).unwrap_or(&"Martin");
         let email =
@@ -437,7 +481,7 @@ pub async fn seed(bus: &CommandBus, size: DemoSize) -> Result<String, String> {
             },
             payment_method,
             items: items.clone(),
-            billing: None,
+            billing: demo_billing(n),
         };
         let order = match place_order(bus, request, &system, placed_at, Duration::minutes(30)).await
         {

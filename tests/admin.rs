@@ -49,6 +49,8 @@ struct Answer {
     status: StatusCode,
     headers: HeaderMap,
     body: String,
+    /// The body as sent (an export in ISO-8859-15 is not UTF-8).
+    bytes: Vec<u8>,
 }
 
 impl Answer {
@@ -143,6 +145,7 @@ impl Admin {
             status,
             headers,
             body,
+            bytes: bytes.to_vec(),
         }
     }
 
@@ -332,6 +335,20 @@ async fn every_admin_route_answers_each_role_as_the_matrix_says() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     let _ = staff_ids;
+    // The seller, whose SIREN names the FEC.
+    admin
+        .db
+        .bus()
+        .settings
+        .execute(
+            aggregates::SHOP_SETTINGS_ID,
+            aggregates::ShopSettingsCommand::ChangeLegalIdentity {
+                identity: Box::new(comptoir::demo::seller().unwrap()),
+            },
+            &aggregates::EventMetadata::system(),
+        )
+        .await
+        .unwrap();
     // A pickup location to edit and remove.
     let location = Uuid::now_v7();
     admin
@@ -448,6 +465,35 @@ async fn every_admin_route_answers_each_role_as_the_matrix_says() {
             format!("/admin/staff/{other}/disable"),
             Some(Permission::ManageStaff),
         ),
+        ("/admin/invoices".into(), Some(Permission::ViewInvoices)),
+        (
+            "/admin/invoices?from=2026-01-01&to=2026-12-31&page=2".into(),
+            Some(Permission::ViewInvoices),
+        ),
+        (
+            "/admin/exports/sales-csv?from=2026-01-01&to=2030-12-31&dialect=fr".into(),
+            Some(Permission::Export),
+        ),
+        (
+            "/admin/exports/sales-csv?from=2026-01-01&to=2030-12-31&dialect=rfc".into(),
+            Some(Permission::Export),
+        ),
+        (
+            "/admin/exports/fec?from=2026-01-01&to=2030-12-31&separator=pipe".into(),
+            Some(Permission::Export),
+        ),
+        (
+            "/admin/exports/fec?from=2026-01-01&to=2030-12-31&separator=tab".into(),
+            Some(Permission::Export),
+        ),
+        (
+            "/admin/exports/audit?from=2026-01-01&to=2030-12-31&format=csv".into(),
+            Some(Permission::Export),
+        ),
+        (
+            "/admin/exports/audit?from=2026-01-01&to=2030-12-31&format=jsonl".into(),
+            Some(Permission::Export),
+        ),
     ];
     let mut anonymous = Browser::default();
     for (path, _) in &pages {
@@ -472,6 +518,8 @@ async fn every_admin_route_answers_each_role_as_the_matrix_says() {
     }
     // Actions, checked server-side too: refused roles get 403 and nothing changes.
     type Action<'a> = (String, Vec<(&'a str, &'a str)>, Permission);
+    let refund_credit = Uuid::now_v7().to_string();
+    let refund_units = format!("units-{product}");
     let actions: Vec<Action> = vec![
         (
             "/admin/categories".into(),
@@ -608,6 +656,21 @@ async fn every_admin_route_answers_each_role_as_the_matrix_says() {
             format!("/admin/products/{product}/images/{doomed}/delete"),
             vec![],
             Permission::EditCatalog,
+        ),
+        (
+            "/admin/invoices/close".into(),
+            vec![("back", "/admin/invoices")],
+            Permission::CloseBooks,
+        ),
+        // Refused by the domain (the order is not paid), but only after the role.
+        (
+            format!("/admin/orders/{order}/refund"),
+            vec![
+                ("credit_id", refund_credit.as_str()),
+                (refund_units.as_str(), "1"),
+                ("reason", "retour"),
+            ],
+            Permission::RefundOrders,
         ),
     ];
     for (role, browser) in &mut browsers {
@@ -3097,4 +3160,734 @@ async fn an_order_page_links_its_invoice_and_credit_notes_to_their_pdfs() {
         .await;
     assert_ne!(refused.status, StatusCode::OK);
     assert!(!refused.body.starts_with("%PDF"));
+}
+
+/// The text inside the element with this id, tags left out.
+fn text_of(body: &str, id: &str) -> String {
+    let marker = format!("id=\"{id}\"");
+    let Some(start) = body.find(&marker) else {
+        return String::new();
+    };
+    let rest = &body[start..];
+    let open = rest.find('>').map_or(0, |i| i + 1);
+    let mut text = String::new();
+    let mut depth = 0;
+    let mut in_tag = false;
+    for (i, c) in rest[open..].char_indices() {
+        match c {
+            '<' => {
+                let tail = &rest[open + i..];
+                if tail.starts_with("</") {
+                    if depth == 0 {
+                        break;
+                    }
+                    depth -= 1;
+                } else {
+                    depth += 1;
+                }
+                in_tag = true;
+            }
+            '>' if in_tag => {
+                in_tag = false;
+                if rest[..open + i].ends_with('/') {
+                    depth -= 1;
+                }
+            }
+            _ if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    text
+}
+
+/// Waits (5 s at most) until `sql`, a count, reaches `expected`.
+async fn wait_count(pool: &sqlx::PgPool, sql: &str, expected: i64) {
+    let mut seen = -1;
+    for _ in 0..100 {
+        seen = sqlx::query_scalar(sql).fetch_one(pool).await.unwrap();
+        if seen == expected {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("{sql}: {seen}, expected {expected}");
+}
+
+/// A shop with a seller and three documents issued today: two paid pickup orders of one
+/// product at 89.90 HT + 20 % (two units paid by card, one in cash), then one unit of the
+/// first refunded. Returns the orders' numbers and the documents' numbers in issue order
+/// (`FA-…-000001`, `FA-…-000002`, `AV-…-000001`).
+async fn invoiced_shop(admin: &Admin) -> (Vec<String>, Vec<String>) {
+    use aggregates::metadata::EventMetadata;
+    use aggregates::order::{OrderCommand, RefundLineInput};
+    use aggregates::shop_settings::ShopSettingsCommand;
+
+    let bus = admin.db.bus();
+    let system = EventMetadata::system();
+    bus.settings
+        .execute(
+            aggregates::SHOP_SETTINGS_ID,
+            ShopSettingsCommand::ChangeLegalIdentity {
+                identity: Box::new(comptoir::demo::seller().unwrap()),
+            },
+            &system,
+        )
+        .await
+        .unwrap();
+    let tyre = published_product(&bus, "PN-REG-1", "89.90", 10).await;
+    let mut orders = Vec::new();
+    let mut first = None;
+    for (quantity, means) in [(2, "card"), (1, "cash")] {
+        let placed = place(&bus, &[(tyre, quantity)]).await.unwrap();
+        let id = placed.order_id.to_string();
+        let pay = OrderCommand::ConfirmPayment {
+            provider: "pickup".into(),
+            reference: format!("counter-{means}-{}", placed.order_number),
+            amount: placed.totals.total_ttc,
+            paid_at: chrono::Utc::now(),
+            provider_event_id: None,
+        };
+        bus.orders.execute(&id, pay, &system).await.unwrap();
+        // One invoice after the other, so their numbers follow the orders.
+        wait_count(
+            &admin.db.pool,
+            &format!(
+                "select count(*) from invoice_register where order_id = '{}'",
+                placed.order_id
+            ),
+            1,
+        )
+        .await;
+        first.get_or_insert(id);
+        orders.push(placed.order_number);
+    }
+    let refund = OrderCommand::RefundLines {
+        credit_id: Uuid::now_v7(),
+        lines: vec![RefundLineInput {
+            product_id: tyre,
+            quantity: 1,
+        }],
+        reason: "pneu en double".into(),
+    };
+    bus.orders
+        .execute(&first.unwrap(), refund, &system)
+        .await
+        .unwrap();
+    wait_count(&admin.db.pool, "select count(*) from invoice_register", 3).await;
+    let numbers =
+        sqlx::query_scalar("select number from invoice_register order by issued_at, position")
+            .fetch_all(&admin.db.pool)
+            .await
+            .unwrap();
+    (orders, numbers)
+}
+
+#[tokio::test]
+async fn the_invoice_register_totals_a_period_and_shows_gaps_in_the_numbering() {
+    let admin = Admin::new().await;
+    admin
+        .staff("accountant@shop.test", StaffRole::Accountant)
+        .await;
+    admin.staff("operator@shop.test", StaffRole::Operator).await;
+    let (orders, numbers) = invoiced_shop(&admin).await;
+    assert_eq!(numbers.len(), 3, "{numbers:?}");
+    assert!(numbers[0].starts_with("FA-") && numbers[2].starts_with("AV-"));
+
+    // Only roles that see invoices find them in the sidebar.
+    let mut operator = admin.signed_in("operator@shop.test").await;
+    let dashboard = admin.get(&mut operator, "/admin").await;
+    assert!(!dashboard.body.contains("href=\"/admin/invoices\""));
+    let mut browser = admin.signed_in("accountant@shop.test").await;
+    let dashboard = admin.get(&mut browser, "/admin").await;
+    assert!(dashboard.body.contains("href=\"/admin/invoices\""));
+
+    // This month (the default): both invoices and the credit note, with their orders.
+    let page = admin.get(&mut browser, "/admin/invoices").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    for number in &numbers {
+        assert!(page.body.contains(number.as_str()), "{number}");
+    }
+    for order in &orders {
+        assert!(page
+            .body
+            .contains(&format!("href=\"/admin/orders/{order}\"")));
+    }
+    assert_eq!(
+        text_of(&page.body, "register-count").trim(),
+        "3 document(s) : 2 facture(s), 1 avoir(s)."
+    );
+    // 2 × 89.90 + 1 × 89.90 invoiced, 1 × 89.90 credited: 179.80 HT, 35.96 VAT.
+    assert_eq!(text_of(&page.body, "total-ht"), "179,80 €");
+    assert_eq!(text_of(&page.body, "total-vat"), "35,96 €");
+    assert_eq!(text_of(&page.body, "total-ttc"), "215,76 €");
+    let totals = text_of(&page.body, "register-totals");
+    assert!(totals.contains("20 %"), "{totals}");
+    assert!(totals.contains("Carte bancaire"), "{totals}");
+    assert!(totals.contains("Espèces"), "{totals}");
+    // The credit note counts negative, and says which invoice it corrects.
+    let documents = text_of(&page.body, "documents");
+    assert!(documents.contains("-107,88 €"), "{documents}");
+    assert!(
+        documents.contains(&format!("corrige {}", numbers[0])),
+        "{documents}"
+    );
+    // Both series run without a gap.
+    let gaps = text_of(&page.body, "register-gaps");
+    assert_eq!(gaps.matches("Aucun trou").count(), 2, "{gaps}");
+
+    // Another period: nothing in it.
+    let empty = admin
+        .get(
+            &mut browser,
+            "/admin/invoices?from=2020-01-01&to=2020-01-31",
+        )
+        .await;
+    assert_eq!(empty.status, StatusCode::OK);
+    assert!(empty
+        .body
+        .contains("Aucune facture ni aucun avoir sur cette période."));
+    assert_eq!(text_of(&empty.body, "total-ttc"), "0,00 €");
+    assert!(!empty.body.contains(numbers[0].as_str()) || empty.body.contains("register-gaps"));
+
+    // A number lost from the series: the check names it.
+    sqlx::query("delete from invoice_numbers where number = $1")
+        .bind(&numbers[0])
+        .execute(&admin.db.pool)
+        .await
+        .unwrap();
+    let page = admin.get(&mut browser, "/admin/invoices").await;
+    let gaps = text_of(&page.body, "register-gaps");
+    assert_eq!(gaps.matches("Aucun trou").count(), 1, "{gaps}");
+    assert!(gaps.contains("1 numéro(s) manquant(s)"), "{gaps}");
+    assert!(gaps.contains(&format!("n° 1 ({})", numbers[0])), "{gaps}");
+    assert!(page.body.contains("class=\"alert alert-error gap-status\""));
+}
+
+#[tokio::test]
+async fn the_owner_closes_the_finished_days_and_no_one_else_can() {
+    let admin = Admin::new().await;
+    for role in [StaffRole::Owner, StaffRole::Manager, StaffRole::Accountant] {
+        admin
+            .staff(&format!("{}@shop.test", role.as_str()), role)
+            .await;
+    }
+    let (_, numbers) = invoiced_shop(&admin).await;
+    let count_closures = || async {
+        sqlx::query_scalar::<_, i64>(
+            "select count(*) from events where aggregate_type = 'Closures'",
+        )
+        .fetch_one(&admin.db.pool)
+        .await
+        .unwrap()
+    };
+    // Days close once over; for one to be over now, the shop's first event moves three
+    // days back (history is append-only: the trigger is lifted for this alone).
+    let mut conn = admin.db.pool.acquire().await.unwrap();
+    sqlx::query("alter table events disable trigger events_append_only")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    sqlx::query(
+        "update events set recorded_at = recorded_at - interval '3 days'
+         where position = (select min(position) from events)",
+    )
+    .execute(&mut *conn)
+    .await
+    .unwrap();
+    sqlx::query("alter table events enable trigger events_append_only")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    drop(conn);
+    let first_day: chrono::NaiveDate = sqlx::query_scalar(
+        "select (min(recorded_at) at time zone 'Europe/Paris')::date from events",
+    )
+    .fetch_one(&admin.db.pool)
+    .await
+    .unwrap();
+
+    let mut owner = admin.signed_in("owner@shop.test").await;
+    let page = admin.get(&mut owner, "/admin/invoices").await;
+    assert!(page.body.contains("Aucune journée n'est encore clôturée."));
+    assert!(page
+        .body
+        .contains("Clôturer maintenant les journées terminées"));
+    // Others see the closures but may not close, even by posting the form themselves.
+    for email in ["manager@shop.test", "accountant@shop.test"] {
+        let mut browser = admin.signed_in(email).await;
+        let page = admin.get(&mut browser, "/admin/invoices").await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(!page.body.contains("action=\"/admin/invoices/close\""));
+        let refused = admin.post(&mut browser, "/admin/invoices/close", &[]).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{email}");
+        assert_eq!(count_closures().await, 0, "{email}");
+    }
+    // Without the token: refused, nothing closed.
+    let forged = admin
+        .post(&mut owner, "/admin/invoices/close", &[("_csrf", "")])
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert_eq!(count_closures().await, 0);
+
+    let back = "/admin/invoices?from=2020-01-01&to=2020-01-31";
+    let closed = admin
+        .post(&mut owner, "/admin/invoices/close", &[("back", back)])
+        .await;
+    assert_eq!(closed.status, StatusCode::SEE_OTHER);
+    assert_eq!(closed.location(), back);
+    let days = count_closures().await;
+    assert!(
+        days >= 2,
+        "the three days before today, less one in the grace time"
+    );
+    let page = admin.get(&mut owner, back).await;
+    let first = first_day.format("%d/%m/%Y").to_string();
+    assert!(
+        page.body
+            .contains(&format!("Journées clôturées : {first}, ")),
+        "{}",
+        page.body
+    );
+    let last: String = sqlx::query_scalar(
+        "select payload -> 'PeriodClosed' ->> 'period' from events
+         where aggregate_type = 'Closures' order by position desc limit 1",
+    )
+    .fetch_one(&admin.db.pool)
+    .await
+    .unwrap();
+    let last: chrono::NaiveDate = last.parse().unwrap();
+    assert_eq!(
+        text_of(&page.body, "last-closed"),
+        format!("Dernière journée clôturée : {}.", last.format("%d/%m/%Y"))
+    );
+    let seal: String = sqlx::query_scalar(
+        "select payload -> 'PeriodClosed' ->> 'last_seal' from events
+         where aggregate_type = 'Closures' order by position desc limit 1",
+    )
+    .fetch_one(&admin.db.pool)
+    .await
+    .unwrap();
+    assert!(page.body.contains(&format!("{}…", &seal[..12])));
+    // The documents are today's: the closed days hold none of them.
+    assert!(!text_of(&page.body, "register-closures").contains(&numbers[0]));
+
+    // Nothing else is due now.
+    let again = admin
+        .post(&mut owner, "/admin/invoices/close", &[("back", back)])
+        .await;
+    assert_eq!(again.status, StatusCode::SEE_OTHER);
+    let page = admin.get(&mut owner, back).await;
+    assert!(page.body.contains("Rien à clôturer"), "{}", page.body);
+    assert_eq!(count_closures().await, days);
+}
+
+#[tokio::test]
+async fn exports_downloaded_from_the_admin_are_the_files_the_command_line_writes() {
+    use comptoir::accounting::{run, Dialect, FecSeparator};
+
+    let admin = Admin::new().await;
+    admin
+        .staff("accountant@shop.test", StaffRole::Accountant)
+        .await;
+    let (_, numbers) = invoiced_shop(&admin).await;
+    let mut browser = admin.signed_in("accountant@shop.test").await;
+    // The audit trail carries seals: wait until the chain has caught up with the store.
+    wait_count(
+        &admin.db.pool,
+        "select (select count(*) from events) - (select count(*) from seals)",
+        0,
+    )
+    .await;
+    let today = aggregates::calendar::paris_day(chrono::Utc::now());
+    let from = today - chrono::Duration::days(1);
+    let to = today + chrono::Duration::days(1);
+    let period = format!("from={from}&to={to}");
+    let page = admin
+        .get(&mut browser, &format!("/admin/invoices?{period}"))
+        .await;
+    assert_eq!(
+        text_of(&page.body, "export-documents"),
+        "3 document(s) dans l'export."
+    );
+    let events: i64 = sqlx::query_scalar("select count(*) from events")
+        .fetch_one(&admin.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        text_of(&page.body, "export-events"),
+        format!("{events} événement(s) dans la piste d'audit.")
+    );
+    assert!(page.body.contains("data-export"));
+
+    let siren = comptoir::demo::seller().unwrap().siren.to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let bus = admin.db.bus();
+    let pool = &admin.db.pool;
+    let cases = [
+        (
+            "sales-csv",
+            "dialect=fr",
+            "text/csv; charset=utf-8",
+            format!("ventes-{from}-{to}.csv"),
+        ),
+        (
+            "sales-csv",
+            "dialect=rfc",
+            "text/csv; charset=utf-8",
+            format!("ventes-{from}-{to}.csv"),
+        ),
+        (
+            "fec",
+            "separator=pipe",
+            "text/plain; charset=iso-8859-15",
+            comptoir::accounting::fec_file_name(&siren, to),
+        ),
+        (
+            "fec",
+            "separator=tab",
+            "text/plain; charset=iso-8859-15",
+            comptoir::accounting::fec_file_name(&siren, to),
+        ),
+        (
+            "audit",
+            "format=csv",
+            "text/csv; charset=utf-8",
+            format!("audit-{from}-{to}.csv"),
+        ),
+        (
+            "audit",
+            "format=jsonl",
+            "application/jsonl; charset=utf-8",
+            format!("audit-{from}-{to}.jsonl"),
+        ),
+    ];
+    for (kind, option, content_type, file_name) in cases {
+        let answer = admin
+            .get(
+                &mut browser,
+                &format!("/admin/exports/{kind}?{period}&{option}"),
+            )
+            .await;
+        assert_eq!(
+            answer.status,
+            StatusCode::OK,
+            "{kind} {option}: {}",
+            answer.body
+        );
+        assert_eq!(answer.headers[header::CONTENT_TYPE], content_type, "{kind}");
+        assert_eq!(
+            answer.headers[header::CONTENT_DISPOSITION],
+            format!("attachment; filename=\"{file_name}\"").as_str()
+        );
+        let path = dir.path().join(format!("{kind}-{option}"));
+        let (written, _) = match (kind, option) {
+            ("sales-csv", "dialect=fr") => {
+                run::sales_csv(pool, from, to, Dialect::French, Some(&path)).await
+            }
+            ("sales-csv", _) => run::sales_csv(pool, from, to, Dialect::Rfc4180, Some(&path)).await,
+            ("fec", "separator=pipe") => {
+                run::fec(&bus, from, to, FecSeparator::Pipe, Some(&path)).await
+            }
+            ("fec", _) => run::fec(&bus, from, to, FecSeparator::Tab, Some(&path)).await,
+            (_, "format=csv") => run::audit(pool, from, to, false, Some(&path)).await,
+            _ => run::audit(pool, from, to, true, Some(&path)).await,
+        }
+        .unwrap();
+        let file = std::fs::read(&path).unwrap();
+        assert_eq!(
+            answer.bytes, file,
+            "{kind} {option}: the admin's file is the CLI's"
+        );
+        // The rows announced are the lines after the header.
+        let lines = answer.bytes.iter().filter(|b| **b == b'\n').count() as u64;
+        let header_lines: u64 = answer.headers["x-export-header-lines"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let rows: u64 = answer.headers["x-export-rows"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(rows, lines - header_lines, "{kind} {option}");
+        match kind {
+            "sales-csv" => {
+                assert_eq!((rows, written), (3, 3));
+                let text = String::from_utf8(answer.bytes.clone()).unwrap();
+                for number in &numbers {
+                    assert!(text.contains(number.as_str()), "{number} in {text}");
+                }
+            }
+            "fec" => assert!(rows > 3, "several lines per document"),
+            _ => assert_eq!((rows, written), (events as u64, events as u64)),
+        }
+    }
+}
+
+#[tokio::test]
+async fn bad_periods_and_a_missing_siren_are_told_next_to_the_form() {
+    let admin = Admin::new().await;
+    admin.staff("owner@shop.test", StaffRole::Owner).await;
+    let mut browser = admin.signed_in("owner@shop.test").await;
+
+    let page = admin
+        .get(
+            &mut browser,
+            "/admin/invoices?from=2026-02-30&to=2026-03-01",
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        field_error(&page.body, "from"),
+        "Date non valable : choisissez un jour (AAAA-MM-JJ)."
+    );
+    assert!(
+        page.body.contains("value=\"2026-02-30\""),
+        "what was typed stays"
+    );
+    let page = admin
+        .get(
+            &mut browser,
+            "/admin/invoices?from=2026-03-10&to=2026-03-01",
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        field_error(&page.body, "to"),
+        "La date de début est après la date de fin."
+    );
+    assert!(page
+        .body
+        .contains("Corrigez la période pour afficher le registre."));
+    // In the reader's language.
+    let mut english = browser.clone();
+    english.cookie = Some(format!("{}; lang=en", browser.cookie.clone().unwrap()));
+    let page = admin
+        .get(&mut english, "/admin/invoices?from=yesterday&to=2026-03-01")
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        field_error(&page.body, "from"),
+        "Not a valid date: pick a day (YYYY-MM-DD)."
+    );
+
+    // An export of a reversed period: back to the register (which tells why) without
+    // JavaScript, the sentence itself for the page's script.
+    let export = "/admin/exports/sales-csv?from=2026-03-10&to=2026-03-01&dialect=fr";
+    let answer = admin.get(&mut browser, export).await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        answer.location(),
+        "/admin/invoices?from=2026-03-10&to=2026-03-01"
+    );
+    let request = Request::get(export)
+        .header("x-export-fetch", "1")
+        .body(Body::empty())
+        .unwrap();
+    let answer = admin.send(&mut browser, request).await;
+    assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(answer.body, "La date de début est après la date de fin.");
+
+    // No seller yet, so no SIREN to name the FEC: said on the page, not a 500.
+    let page = admin.get(&mut browser, "/admin/invoices").await;
+    assert!(text_of(&page.body, "fec-no-siren").starts_with("Le FEC porte le SIREN"));
+    assert!(!page.body.contains("/admin/exports/fec"));
+    let fec = "/admin/exports/fec?from=2026-03-01&to=2026-03-31&separator=pipe";
+    let request = Request::get(fec)
+        .header("x-export-fetch", "1")
+        .body(Body::empty())
+        .unwrap();
+    let answer = admin.send(&mut browser, request).await;
+    assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(answer.body.starts_with("Le FEC porte le SIREN"));
+    let answer = admin.get(&mut browser, fec).await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER);
+    let page = admin.get(&mut browser, answer.location()).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("toast-error"), "{}", page.body);
+    // Options that are not offered are no page at all.
+    for path in [
+        "/admin/exports/sales-csv?dialect=excel",
+        "/admin/exports/fec?separator=comma",
+        "/admin/exports/audit?format=xml",
+        "/admin/exports/ledger",
+    ] {
+        assert_eq!(
+            admin.get(&mut browser, path).await.status,
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_invoiced_order_s_lines_are_refunded_from_its_page_as_credit_notes() {
+    use aggregates::metadata::EventMetadata;
+    use aggregates::order::OrderCommand;
+    use aggregates::shop_settings::ShopSettingsCommand;
+
+    let admin = Admin::new().await;
+    admin.staff("manager@shop.test", StaffRole::Manager).await;
+    admin.staff("operator@shop.test", StaffRole::Operator).await;
+    let bus = admin.db.bus();
+    let system = EventMetadata::system();
+    bus.settings
+        .execute(
+            aggregates::SHOP_SETTINGS_ID,
+            ShopSettingsCommand::ChangeLegalIdentity {
+                identity: Box::new(comptoir::demo::seller().unwrap()),
+            },
+            &system,
+        )
+        .await
+        .unwrap();
+    let tyre = published_product(&bus, "PN-RFD-1", "89.90", 10).await;
+    let placed = place(&bus, &[(tyre, 2)]).await.unwrap();
+    let id = placed.order_id.to_string();
+    let pay = OrderCommand::ConfirmPayment {
+        provider: "pickup".into(),
+        reference: format!("counter-cash-{}", placed.order_number),
+        amount: placed.totals.total_ttc,
+        paid_at: chrono::Utc::now(),
+        provider_event_id: None,
+    };
+    bus.orders.execute(&id, pay, &system).await.unwrap();
+    let mut invoiced = false;
+    for _ in 0..100 {
+        invoiced = bus
+            .orders
+            .load(&id)
+            .await
+            .unwrap()
+            .invoice_number()
+            .is_some();
+        if invoiced {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(invoiced);
+    let page_path = format!("/admin/orders/{}", placed.order_number);
+    let refund_path = format!("{page_path}/refund");
+    let units = format!("units-{tyre}");
+    let credits = || async {
+        let n: i64 = sqlx::query_scalar(
+            "select count(*) from events where event_type = 'CreditNoteRequested'",
+        )
+        .fetch_one(&admin.db.pool)
+        .await
+        .unwrap();
+        n
+    };
+
+    // An operator serves at the counter but gives no money back: no form, and a post
+    // is refused without a trace.
+    let mut operator = admin.signed_in("operator@shop.test").await;
+    let page = admin.get(&mut operator, &page_path).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(!page.body.contains("id=\"refund\""), "{}", page.body);
+    let credit_id = Uuid::now_v7().to_string();
+    let refused = admin
+        .post(
+            &mut operator,
+            &refund_path,
+            &[("credit_id", &credit_id), (&units, "1"), ("reason", "x")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert_eq!(credits().await, 0);
+
+    let mut manager = admin.signed_in("manager@shop.test").await;
+    let page = admin.get(&mut manager, &page_path).await;
+    assert!(page.body.contains("id=\"refund\""), "{}", page.body);
+    assert!(
+        page.body.contains(&format!("name=\"{units}\"")),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("max=\"2\""), "{}", page.body);
+
+    // Each mistake is told where it is, and nothing is recorded.
+    let cases: [(&str, &str, &str); 4] = [
+        (
+            "",
+            "un motif",
+            "Indiquez au moins une quantité à rembourser.",
+        ),
+        ("3", "un motif", "2 au plus"),
+        ("deux", "un motif", "2 au plus"),
+        ("1", "   ", "Indiquez le motif de l'avoir"),
+    ];
+    for (typed, reason, expected) in cases {
+        let answer = admin
+            .post(
+                &mut manager,
+                &refund_path,
+                &[
+                    ("credit_id", &credit_id),
+                    (&units, typed),
+                    ("reason", reason),
+                ],
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY, "{typed:?}");
+        assert!(answer.body.contains(expected), "{typed:?}: {}", answer.body);
+        // What was typed is kept.
+        assert!(
+            answer.body.contains(&format!("value=\"{typed}\"")),
+            "{}",
+            answer.body
+        );
+    }
+    assert_eq!(credits().await, 0);
+
+    // One unit back; the same form sent twice asks for one credit note.
+    for _ in 0..2 {
+        let done = admin
+            .post(
+                &mut manager,
+                &refund_path,
+                &[
+                    ("credit_id", &credit_id),
+                    (&units, "1"),
+                    ("reason", "pneu en double"),
+                ],
+            )
+            .await;
+        assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+        assert_eq!(done.location(), page_path);
+    }
+    assert_eq!(credits().await, 1);
+    let order = bus.orders.load(&id).await.unwrap();
+    let note = &order.credit_notes()[0];
+    assert_eq!(note.lines[0].quantity, 1);
+    assert_eq!(note.reason, "pneu en double");
+    let actor: String = sqlx::query_scalar(
+        "select metadata->>'actor_kind' from events where event_type = 'CreditNoteRequested'",
+    )
+    .fetch_one(&admin.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(actor, "staff");
+
+    // One unit left to refund; once it is, the form is gone.
+    let page = admin.get(&mut manager, &page_path).await;
+    assert!(page.body.contains("max=\"1\""), "{}", page.body);
+    let second = Uuid::now_v7().to_string();
+    let done = admin
+        .post(
+            &mut manager,
+            &refund_path,
+            &[
+                ("credit_id", &second),
+                (&units, "1"),
+                ("reason", "retour client"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    assert_eq!(credits().await, 2);
+    let page = admin.get(&mut manager, &page_path).await;
+    assert!(!page.body.contains("id=\"refund\""), "{}", page.body);
 }

@@ -209,6 +209,11 @@ impl Admin {
                 self.may(Permission::ViewOrders),
             ),
             (
+                "/admin/invoices",
+                t.nav_invoices,
+                self.may(Permission::ViewInvoices),
+            ),
+            (
                 "/admin/products",
                 t.nav_products,
                 self.may(Permission::ViewCatalog),

@@ -11,6 +11,7 @@ pub mod dashboard;
 pub mod error;
 pub mod history;
 pub mod i18n;
+pub mod invoices;
 pub mod layout;
 pub mod login;
 pub mod markdown;
@@ -165,6 +166,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(categories::router())
         .merge(reviews::router())
         .merge(orders::router())
+        .merge(invoices::router())
         .merge(customers::router())
         .merge(audit::router())
         .merge(settings::router())

@@ -2,6 +2,8 @@
 //! order's page (customer, pickup, lines, totals per VAT rate, payment, invoice numbers,
 //! timeline) with the status moves the order allows, each behind a confirmation;
 //! cancelling asks for a reason (the stock keeper then releases or returns the stock).
+//! An invoiced order's lines can be refunded, some units at a time: each refund is a
+//! credit note.
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -16,8 +18,9 @@ use sqlx::types::Json;
 use sqlx::{Postgres, QueryBuilder};
 use uuid::Uuid;
 
+use aggregates::order::RefundLineInput;
 use aggregates::staff::Permission;
-use aggregates::{OrderCommand, OrderLine, VatLine};
+use aggregates::{Billing, OrderCommand, OrderLine, VatLine};
 
 use crate::admin::dashboard::{order_status_label, SHOP_TIME_ZONE};
 use crate::admin::error::AdminError;
@@ -46,6 +49,7 @@ pub fn router() -> Router<AppState> {
             get(confirm_move).post(move_order),
         )
         .route("/admin/orders/{number}/payment", post(record_payment))
+        .route("/admin/orders/{number}/refund", post(refund))
         .route("/admin/documents/{number}", get(document))
 }
 
@@ -379,6 +383,7 @@ struct OrderRow {
     invoice_number: Option<String>,
     credit_note_number: Option<String>,
     placed_at: DateTime<Utc>,
+    billing: Option<Json<Billing>>,
 }
 
 async fn load(state: &AppState, number: &str) -> Result<OrderRow, AdminError> {
@@ -386,7 +391,7 @@ async fn load(state: &AppState, number: &str) -> Result<OrderRow, AdminError> {
         "select order_id, order_number, customer_email, customer_name, customer_phone,
                 pickup_location, payment_method, payment_status, payment_provider,
                 payment_reference, paid_at, status, cancel_reason, lines, vat_breakdown,
-                total_ht, total_ttc, invoice_number, credit_note_number, placed_at
+                total_ht, total_ttc, invoice_number, credit_note_number, placed_at, billing
            from orders where order_number = $1",
     )
     .bind(number)
@@ -414,13 +419,33 @@ async fn detail(
     admin: Admin,
     Path(number): Path<String>,
 ) -> Result<Response, AdminError> {
+    render(
+        &state,
+        &admin,
+        &number,
+        &RefundValues::default(),
+        &RefundErrors::default(),
+    )
+    .await
+}
+
+/// The order's page; `refund` is the refund form as typed, with its errors when it was
+/// refused (the page then answers 422).
+async fn render(
+    state: &AppState,
+    admin: &Admin,
+    number: &str,
+    refund: &RefundValues,
+    errors: &RefundErrors,
+) -> Result<Response, AdminError> {
     admin.require(Permission::ViewOrders)?;
     let t = admin.t;
     let lang = admin.lang;
     let french = lang == Lang::Fr;
-    let order = load(&state, &number).await?;
-    let timeline = crate::admin::history::of_order(&state, lang, order.order_id).await?;
-    let documents = documents_of(&state, order.order_id).await?;
+    let order = load(state, number).await?;
+    let refund_form = refund_section(state, admin, &order, refund, errors).await?;
+    let timeline = crate::admin::history::of_order(state, lang, order.order_id).await?;
+    let documents = documents_of(state, order.order_id).await?;
     let document_link = |d: &Document| {
         html! {
             @if d.stored {
@@ -467,6 +492,21 @@ async fn detail(
                     }
                     dt { (t.phone) } dd { (order.customer_phone) }
                     dt { (t.pickup_location) } dd { (order.pickup_location) }
+                }
+                @if let Some(Json(billing)) = &order.billing {
+                    h3 { (t.ord_billing) }
+                    dl #order-billing {
+                        dt { (t.ord_billing_company) } dd { (billing.company) }
+                        dt { (t.ord_billing_address) } dd {
+                            @for (i, line) in billing.address_lines().iter().enumerate() {
+                                @if i > 0 { br; }
+                                (line)
+                            }
+                        }
+                        @if let Some(vat) = &billing.vat_number {
+                            dt { (t.ord_billing_vat) } dd { code { (vat) } }
+                        }
+                    }
                 }
             }
             section.card {
@@ -545,12 +585,244 @@ async fn detail(
                 }
             } }
         }
+        (refund_form)
         section.card {
             h2 { (t.timeline) }
             (crate::admin::history::table(t, lang, &timeline, false))
         }
     };
-    Ok(admin.page(&title, content).await)
+    if errors.is_empty() {
+        Ok(admin.page(&title, content).await)
+    } else {
+        Ok(admin
+            .page_with_status(&title, content, StatusCode::UNPROCESSABLE_ENTITY)
+            .await)
+    }
+}
+
+/// The refund form as typed: units per product, the reason, and the credit note's id
+/// chosen when the form was shown, so that a form sent twice asks for one credit note.
+#[derive(Debug, Default)]
+struct RefundValues {
+    credit_id: Option<Uuid>,
+    units: std::collections::BTreeMap<Uuid, String>,
+    reason: String,
+}
+
+/// What was wrong with a refund form: per product, for the reason, for the whole form.
+#[derive(Debug, Default)]
+struct RefundErrors {
+    lines: std::collections::BTreeMap<Uuid, String>,
+    reason: Option<String>,
+    form: Option<String>,
+}
+
+impl RefundErrors {
+    fn is_empty(&self) -> bool {
+        self.lines.is_empty() && self.reason.is_none() && self.form.is_none()
+    }
+}
+
+impl RefundValues {
+    /// Reads the posted fields: `credit_id`, `reason` and `units-<product id>`.
+    fn from_pairs(pairs: Vec<(String, String)>) -> Self {
+        let mut values = RefundValues::default();
+        for (name, value) in pairs {
+            match name.as_str() {
+                "credit_id" => values.credit_id = Uuid::try_parse(value.trim()).ok(),
+                "reason" => values.reason = value,
+                _ => {
+                    if let Some(id) = name
+                        .strip_prefix("units-")
+                        .and_then(|id| Uuid::try_parse(id).ok())
+                    {
+                        values.units.insert(id, value);
+                    }
+                }
+            }
+        }
+        values
+    }
+}
+
+/// The lines of `order` with units still to refund: (line as invoiced, units left).
+async fn refundable(
+    state: &AppState,
+    order: &OrderRow,
+) -> Result<Vec<(OrderLine, u32)>, AdminError> {
+    let aggregate = state
+        .bus
+        .orders
+        .load(&order.order_id.to_string())
+        .await
+        .map_err(|e| AdminError::internal("loading an order", e))?;
+    let left = aggregate.lines_left_to_credit();
+    Ok(aggregate
+        .lines()
+        .iter()
+        .map(|line| {
+            let units = left
+                .iter()
+                .find(|l| l.product_id == line.product_id)
+                .map_or(0, |l| l.quantity);
+            (line.clone(), units)
+        })
+        .collect())
+}
+
+/// The refund form, for those who may refund an invoiced order with units left.
+async fn refund_section(
+    state: &AppState,
+    admin: &Admin,
+    order: &OrderRow,
+    values: &RefundValues,
+    errors: &RefundErrors,
+) -> Result<Markup, AdminError> {
+    if !admin.may(Permission::RefundOrders)
+        || order.invoice_number.is_none()
+        || !matches!(order.payment_status.as_str(), "paid" | "refunded")
+    {
+        return Ok(html! {});
+    }
+    let lines = refundable(state, order).await?;
+    if lines.iter().all(|(_, left)| *left == 0) {
+        return Ok(html! {});
+    }
+    let t = admin.t;
+    let credit_id = values.credit_id.unwrap_or_else(Uuid::now_v7);
+    let reason_error = errors.reason.as_deref();
+    Ok(html! {
+        section.card #refund {
+            h2 { (t.ord_refund) }
+            p.hint { (t.ord_refund_hint) }
+            @if let Some(error) = &errors.form {
+                p.alert.alert-error role="alert" { (error) }
+            }
+            form method="post" action={"/admin/orders/" (order.order_number) "/refund"} {
+                (admin.csrf_field())
+                input type="hidden" name="credit_id" value=(credit_id);
+                div.table-wrap tabindex="0" { table.data {
+                    thead { tr {
+                        th scope="col" { (t.reference) } th scope="col" { (t.name) }
+                        th.num scope="col" { (t.quantity) } th.num scope="col" { (t.ord_refunded) }
+                        th.num scope="col" { (t.ord_refund_units) }
+                    } }
+                    tbody { @for (line, left) in &lines {
+                        @let id = format!("units-{}", line.product_id);
+                        @let error = errors.lines.get(&line.product_id);
+                        tr {
+                            td { code { (line.reference) } }
+                            td { label for=(id) { (line.name) } }
+                            td.num { (line.quantity) }
+                            td.num { (line.quantity - left) }
+                            td.num {
+                                @if *left > 0 {
+                                    div.field.invalid[error.is_some()] {
+                                        input #(id) name=(id) type="number" inputmode="numeric" min="0" max=(left) step="1"
+                                            value=(values.units.get(&line.product_id).map_or("", String::as_str))
+                                            aria-describedby={"err-" (id)} aria-invalid=[error.map(|_| "true")];
+                                        p.error #{"err-" (id)} role="alert" { @if let Some(error) = error { (error) } }
+                                    }
+                                } @else { "—" }
+                            }
+                        }
+                    } }
+                } }
+                div.field.invalid[reason_error.is_some()] {
+                    label for="refund-reason" { (t.ord_refund_reason) }
+                    textarea #refund-reason name="reason" rows="2" maxlength="500" required
+                        aria-describedby="err-refund-reason" aria-invalid=[reason_error.map(|_| "true")] { (values.reason) }
+                    p.error #err-refund-reason role="alert" { @if let Some(error) = reason_error { (error) } }
+                }
+                button.btn.btn-danger type="submit" { (t.ord_refund_submit) span.spinner aria-hidden="true" {} }
+            }
+        }
+    })
+}
+
+/// `POST /admin/orders/{number}/refund`: asks for a credit note of the units typed. The
+/// number and the PDF follow from the series and the publisher.
+async fn refund(
+    State(state): State<AppState>,
+    admin: Admin,
+    context: RequestContext,
+    Path(number): Path<String>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, AdminError> {
+    admin.require(Permission::RefundOrders)?;
+    let t = admin.t;
+    let values = RefundValues::from_pairs(pairs);
+    let order = load(&state, &number).await?;
+    let lines = refundable(&state, &order).await?;
+    let mut errors = RefundErrors::default();
+    let mut wanted = Vec::new();
+    for (line, left) in &lines {
+        let typed = values.units.get(&line.product_id).map_or("", |v| v.trim());
+        if typed.is_empty() {
+            continue;
+        }
+        match typed.parse::<u32>() {
+            Ok(0) => {}
+            Ok(units) if units <= *left => wanted.push(RefundLineInput {
+                product_id: line.product_id,
+                quantity: units,
+            }),
+            _ => {
+                errors.lines.insert(
+                    line.product_id,
+                    fill(t.ord_refund_too_many, &[("count", &left.to_string())]),
+                );
+            }
+        }
+    }
+    if wanted.is_empty() && errors.lines.is_empty() {
+        errors.form = Some(t.ord_refund_nothing.to_owned());
+    }
+    let reason: String = values.reason.trim().chars().take(500).collect();
+    if reason.is_empty() {
+        errors.reason = Some(t.ord_refund_reason_required.to_owned());
+    }
+    let Some(credit_id) = values.credit_id else {
+        return Err(AdminError::NotFound);
+    };
+    if !errors.is_empty() {
+        return render(&state, &admin, &number, &values, &errors).await;
+    }
+    let command = OrderCommand::RefundLines {
+        credit_id,
+        lines: wanted,
+        reason,
+    };
+    let metadata = context.metadata(aggregates::Actor::Staff(admin.user.id));
+    let id = order.order_id.to_string();
+    match state.bus.orders.execute(&id, command, &metadata).await {
+        Ok(()) => {
+            settle(&state, "Order", &id).await;
+            admin.flash("success", t.ord_refund_done).await;
+            Ok(Redirect::to(&format!("/admin/orders/{number}")).into_response())
+        }
+        // The order changed meanwhile, or a refund made in the provider left less to give
+        // back than these lines are worth: the form is shown again, saying so.
+        Err(CommandError::Refused(error)) => {
+            tracing::info!(%error, order = %number, "refund refused");
+            let message = match error {
+                aggregates::OrderError::CreditExceedsInvoice { amount, left } => fill(
+                    t.ord_refund_exceeds,
+                    &[
+                        ("amount", &admin.money(amount.amount())),
+                        ("left", &admin.money(left.amount())),
+                    ],
+                ),
+                _ => t.order_move_refused.to_owned(),
+            };
+            let errors = RefundErrors {
+                form: Some(message),
+                ..RefundErrors::default()
+            };
+            render(&state, &admin, &number, &values, &errors).await
+        }
+        Err(error) => Err(AdminError::internal("refunding lines", error)),
+    }
 }
 
 fn rate(percent: Decimal, french: bool) -> String {

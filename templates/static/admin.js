@@ -514,6 +514,126 @@
     await refreshQuietly();
   }
 
+  // --------------------------------------------------------------- exports
+  // A link marked `data-export` downloads by itself without this script. With it, the file
+  // is fetched here so that its progress shows: the server says how many rows to expect
+  // (X-Export-Rows, after X-Export-Header-Lines header lines); rows are counted as line
+  // ends arrive; the bytes are then saved under the server's file name.
+  let exporting = false;
+
+  function fillText(text, values) {
+    return String(text || '').replace(/\{(\w+)\}/g, (all, key) => (key in values ? String(values[key]) : all));
+  }
+
+  function attachmentName(disposition, fallback) {
+    const star = /filename\*\s*=\s*UTF-8''([^;]+)/i.exec(disposition || '');
+    if (star) { try { return decodeURIComponent(star[1].trim()); } catch { /* plain name below */ } }
+    const plain = /filename\s*=\s*"?([^";]+)"?/i.exec(disposition || '');
+    return plain ? plain[1].trim() : fallback;
+  }
+
+  // An error answer in words: the sentence of a plain-text answer, or the alert of an
+  // error page, or the generic message.
+  async function refusalOf(response) {
+    const type = response.headers.get('Content-Type') || '';
+    try {
+      const text = await response.text();
+      if (type.startsWith('text/plain') && text.trim()) return text.trim();
+      if (type.startsWith('text/html')) {
+        const page = new DOMParser().parseFromString(text, 'text/html');
+        const alert = page.querySelector('.alert');
+        if (alert && alert.textContent.trim()) return alert.textContent.trim();
+      }
+    } catch { /* the generic message below */ }
+    return errorMessage();
+  }
+
+  async function download(link) {
+    const section = link.closest('[data-progress-text]') || body;
+    const box = section.querySelector('.export-progress');
+    const bar = box && box.querySelector('progress');
+    const status = box && box.querySelector('.export-status');
+    const words = section.dataset;
+    const say = (text) => { if (status) status.textContent = text; };
+    const links = Array.from(section.querySelectorAll('a[data-export]'));
+    exporting = true;
+    links.forEach((a) => a.setAttribute('aria-disabled', 'true'));
+    if (box) box.hidden = false;
+    if (bar) { bar.max = 1; bar.value = 0; bar.removeAttribute('data-complete'); }
+    say(words.loadingText || '…');
+    try {
+      const response = await fetch(link.href, { credentials: 'same-origin', headers: { 'X-Export-Fetch': '1' } });
+      if (!response.ok) throw new Error(await refusalOf(response));
+      if (!response.headers.has('X-Export-Rows')) {
+        // Not an export (the session ended: the sign-in page): go there.
+        window.location.href = response.url;
+        return;
+      }
+      const total = Math.max(0, parseInt(response.headers.get('X-Export-Rows'), 10) || 0);
+      const skip = Math.max(0, parseInt(response.headers.get('X-Export-Header-Lines'), 10) || 0);
+      const name = attachmentName(response.headers.get('Content-Disposition'), link.pathname.split('/').pop());
+      const type = response.headers.get('Content-Type') || 'application/octet-stream';
+      if (bar) bar.max = Math.max(total, 1);
+      let lines = 0;
+      const rows = () => Math.min(Math.max(lines - skip, 0), total);
+      const show = () => {
+        if (bar) bar.value = total ? rows() : 0;
+        say(fillText(words.progressText, { done: rows(), total }));
+      };
+      show();
+      const parts = [];
+      if (response.body && response.body.getReader) {
+        const reader = response.body.getReader();
+        for (;;) {
+          let step;
+          try { step = await reader.read(); } catch { throw new Error(words.cutText || errorMessage()); }
+          if (step.done) break;
+          const chunk = step.value;
+          for (let i = 0; i < chunk.length; i += 1) if (chunk[i] === 10) lines += 1;
+          parts.push(chunk);
+          show();
+        }
+      } else {
+        const all = new Uint8Array(await response.arrayBuffer());
+        for (let i = 0; i < all.length; i += 1) if (all[i] === 10) lines += 1;
+        parts.push(all);
+      }
+      // Rows recorded while the count was taken make it an estimate: the end is the end.
+      if (bar) { bar.value = bar.max; bar.setAttribute('data-complete', 'true'); }
+      const url = URL.createObjectURL(new Blob(parts, { type }));
+      const save = Object.assign(document.createElement('a'), { href: url, download: name });
+      save.hidden = true;
+      body.appendChild(save);
+      save.click();
+      save.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 60000);
+      const done = fillText(words.doneText, { file: name, done: Math.max(lines - skip, 0) });
+      say(done);
+      showToast(done, 'success');
+    } catch (error) {
+      const reason = error && error.message ? error.message : errorMessage();
+      const failed = fillText(words.failedText || '{reason}', { reason });
+      say(failed);
+      if (box) box.setAttribute('data-failed', 'true');
+      showToast(failed, 'error');
+    } finally {
+      exporting = false;
+      links.forEach((a) => a.removeAttribute('aria-disabled'));
+    }
+  }
+
+  document.addEventListener('click', (evt) => {
+    const link = evt.target instanceof Element ? evt.target.closest('a[data-export]') : null;
+    if (!link || evt.defaultPrevented || evt.button !== 0 || evt.metaKey || evt.ctrlKey || evt.shiftKey || evt.altKey) return;
+    if (!window.fetch || !window.ReadableStream || !window.URL || !URL.createObjectURL) return;
+    evt.preventDefault();
+    if (exporting) return;
+    const box = link.closest('[data-progress-text]');
+    const progress = box && box.querySelector('.export-progress');
+    if (progress) progress.removeAttribute('data-failed');
+    download(link);
+  });
+
   // -------------------------------------------------------------- keyboard
   // Escape: the open <dialog> closes natively (`cancel`); also close the phone menu.
   document.addEventListener('keydown', (evt) => {

@@ -473,3 +473,157 @@ pub async fn verify_closures(pool: &sqlx::PgPool) -> Result<ClosureCheck, sqlx::
     }
     Ok(check)
 }
+
+/// One numbering series as the register's gap check sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeriesCheck {
+    /// The series (`FA-2026`, `AV-2026`).
+    pub series: String,
+    /// Its first number, as printed, and that number's sequence.
+    pub first: (String, i64),
+    /// Its last number, as printed, and that number's sequence.
+    pub last: (String, i64),
+    /// How many numbers were handed out.
+    pub count: i64,
+    /// The sequence numbers missing between 1 and the last, as inclusive ranges in order
+    /// (at most [`MAX_GAPS`] ranges are listed).
+    pub gaps: Vec<Gap>,
+    /// How many sequence numbers are missing in all.
+    pub missing: i64,
+}
+
+/// A run of missing sequence numbers, with the printed number that follows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Gap {
+    /// The first missing sequence number.
+    pub from: i64,
+    /// The last missing sequence number (equal to `from` for a single one).
+    pub to: i64,
+    /// The printed number just after the gap (sequence `to + 1`), to print the missing
+    /// ones alike.
+    pub after: String,
+}
+
+/// The gap check lists this many runs per series at most; the count of missing numbers is
+/// always complete.
+pub const MAX_GAPS: i64 = 50;
+
+/// Checks every numbering series for gaps: first and last number, count, and the runs of
+/// sequence numbers missing from 1 to the last one. Computed by the database (a window
+/// over each series' numbers in order): no number is loaded.
+pub async fn series_checks(pool: &sqlx::PgPool) -> Result<Vec<SeriesCheck>, sqlx::Error> {
+    type Summary = (String, String, i64, String, i64, i64);
+    let summaries: Vec<Summary> = sqlx::query_as(
+        "select series,
+                (array_agg(number order by sequence))[1], min(sequence),
+                (array_agg(number order by sequence desc))[1], max(sequence),
+                count(*)
+         from invoice_numbers group by series order by series",
+    )
+    .fetch_all(pool)
+    .await?;
+    // Each run of missing numbers ends before a number whose predecessor (or 0, for the
+    // first) is not the sequence just before it.
+    type Run = (String, i64, i64, String, i64);
+    let runs: Vec<Run> = sqlx::query_as(
+        "with ordered as (
+             select series, number, sequence,
+                    lag(sequence) over w as previous
+             from invoice_numbers
+             window w as (partition by series order by sequence)
+         ), runs as (
+             select series, coalesce(previous, 0) + 1 as first, sequence - 1 as last,
+                    number as after
+             from ordered
+             where sequence > coalesce(previous, 0) + 1
+         ), ranked as (
+             select runs.*, row_number() over (partition by series order by first) as rank,
+                    sum(last - first + 1) over (partition by series) as missing
+             from runs
+         )
+         select series, first, last, after, missing::bigint from ranked
+         where rank <= $1 order by series, first",
+    )
+    .bind(MAX_GAPS)
+    .fetch_all(pool)
+    .await?;
+    Ok(summaries
+        .into_iter()
+        .map(
+            |(series, first, first_sequence, last, last_sequence, count)| {
+                let mine: Vec<&Run> = runs.iter().filter(|r| r.0 == series).collect();
+                SeriesCheck {
+                    missing: mine.first().map_or(0, |r| r.4),
+                    gaps: mine
+                        .iter()
+                        .map(|(_, from, to, after, _)| Gap {
+                            from: *from,
+                            to: *to,
+                            after: after.clone(),
+                        })
+                        .collect(),
+                    series,
+                    first: (first, first_sequence),
+                    last: (last, last_sequence),
+                    count,
+                }
+            },
+        )
+        .collect())
+}
+
+/// A closed day as the register page shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClosedDay {
+    /// The day (`2026-03-14`).
+    pub day: String,
+    /// What its invoices and credit notes added up to.
+    pub totals: aggregates::ClosureTotals,
+    /// The fiscal year so far, that day included.
+    pub year_to_date: aggregates::ClosureTotals,
+    /// The seal of the last event of the day, hexadecimal.
+    pub last_seal: String,
+    /// When the closure was recorded.
+    pub closed_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// The `limit` most recent closed days, the latest first, read from the closures' own
+/// events (a handful of rows: one per day, month and year).
+pub async fn recent_closed_days(
+    pool: &sqlx::PgPool,
+    limit: i64,
+) -> Result<Vec<ClosedDay>, sqlx::Error> {
+    use aggregates::{ClosureEvent, PeriodKind};
+
+    let rows: Vec<(String, chrono::DateTime<chrono::Utc>)> = sqlx::query_as(
+        "select payload::text, recorded_at from events
+         where aggregate_type = 'Closures' and event_type = 'PeriodClosed'
+           and payload -> 'PeriodClosed' ->> 'kind' = 'day'
+         order by position desc limit $1",
+    )
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(payload, closed_at)| {
+            match serde_json::from_str::<ClosureEvent>(&payload).ok()? {
+                ClosureEvent::PeriodClosed {
+                    kind: PeriodKind::Day,
+                    period,
+                    totals,
+                    year_to_date,
+                    last_seal,
+                    ..
+                } => Some(ClosedDay {
+                    day: period,
+                    totals,
+                    year_to_date,
+                    last_seal,
+                    closed_at,
+                }),
+                _ => None,
+            }
+        })
+        .collect())
+}

@@ -259,6 +259,24 @@ texts! {
     img_err_order, img_err_alt_empty, img_err_conflict, img_err_server, img_err_network,
     img_err_bucket_unreachable, img_err_bucket_refused, img_err_upload_missing, img_err_reload,
     too_large_title, too_large_body,
+    // the order page: billing details and refunds
+    ord_billing, ord_billing_company, ord_billing_address, ord_billing_vat, ord_refund,
+    ord_refund_hint, ord_refund_units, ord_refunded, ord_refund_reason, ord_refund_submit,
+    ord_refund_nothing, ord_refund_too_many, ord_refund_done, ord_refund_reason_required,
+    ord_refund_exceeds,
+    // the invoice register, closures and exports
+    nav_invoices, inv_title, inv_period, inv_this_month, inv_last_month, inv_this_year,
+    inv_err_date, inv_err_order, inv_err_period, inv_period_shown, inv_documents, inv_count,
+    inv_none, inv_number, inv_kind, inv_kind_invoice, inv_kind_credit_note, inv_issued_at,
+    inv_vat, inv_unpaid, inv_corrects, inv_totals, inv_totals_hint, inv_base_ht, inv_overall,
+    inv_by_means, inv_gaps, inv_gaps_hint, inv_series, inv_first, inv_last, inv_numbers,
+    inv_check, inv_no_gap, inv_gap_found, inv_gap_more, inv_no_series, inv_closures,
+    inv_closures_hint, inv_last_closed, inv_never_closed, inv_day, inv_year_to_date,
+    inv_closed_at, inv_close_now, inv_closed_days, inv_nothing_due, inv_close_failed,
+    inv_exports, inv_exports_hint, inv_export_documents, inv_export_events, inv_sales_csv,
+    inv_sales_csv_fr, inv_sales_csv_rfc, inv_fec, inv_fec_pipe, inv_fec_tab, inv_fec_no_siren,
+    inv_audit, inv_audit_csv, inv_audit_jsonl, inv_download, inv_export_progress,
+    inv_export_done, inv_export_failed, inv_export_cut,
 }
 
 #[cfg(test)]
