@@ -115,6 +115,8 @@ pub enum SecurityEventKind {
     PasswordChanged,
     /// A payment notification whose signature was missing, wrong or stale.
     WebhookRefused,
+    /// The books left the shop: an export downloaded from the admin (which, in `detail`).
+    ExportDownloaded,
 }
 
 impl SecurityEventKind {
@@ -130,6 +132,7 @@ impl SecurityEventKind {
             SecurityEventKind::ApiKeyRevoked => "api_key_revoked",
             SecurityEventKind::PasswordChanged => "password_changed",
             SecurityEventKind::WebhookRefused => "webhook_refused",
+            SecurityEventKind::ExportDownloaded => "export_downloaded",
         }
     }
 }
@@ -149,15 +152,26 @@ pub async fn record<'c>(
     kind: SecurityEventKind,
     attempt: &Attempt<'_>,
 ) -> Result<(), sqlx::Error> {
+    record_detailed(executor, kind, attempt, None).await
+}
+
+/// [`record`], with what the event concerned (`fec 2026-01-01..2026-12-31, 129 rows`).
+pub async fn record_detailed<'c>(
+    executor: impl sqlx::PgExecutor<'c>,
+    kind: SecurityEventKind,
+    attempt: &Attempt<'_>,
+    detail: Option<&str>,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "insert into security_events (kind, email, staff_id, client_ip, user_agent)
-         values ($1, lower($2), $3, $4, $5)",
+        "insert into security_events (kind, email, staff_id, client_ip, user_agent, detail)
+         values ($1, lower($2), $3, $4, $5, $6)",
     )
     .bind(kind.as_str())
     .bind(attempt.email)
     .bind(attempt.staff_id)
     .bind(attempt.client_ip)
     .bind(attempt.user_agent)
+    .bind(detail)
     .execute(executor)
     .await?;
     Ok(())

@@ -32,8 +32,19 @@ pub enum CloseError {
 }
 
 /// Closes every day that is over, in order, up to the day before `now` (Paris), as far as
-/// the register and the seal chain have caught up. Returns the days closed.
+/// the register and the seal chain have caught up. Returns the days closed. The closures
+/// are the process's (`process:closer`).
 pub async fn close_due(bus: &CommandBus, now: DateTime<Utc>) -> Result<Vec<NaiveDate>, CloseError> {
+    close_due_as(bus, now, &EventMetadata::process(NAME)).await
+}
+
+/// [`close_due`], recorded as done by whoever `metadata` names (the owner who asked for it
+/// in the admin).
+pub async fn close_due_as(
+    bus: &CommandBus,
+    now: DateTime<Utc>,
+    metadata: &EventMetadata,
+) -> Result<Vec<NaiveDate>, CloseError> {
     let closures = bus
         .closures
         .load(CLOSURES_ID)
@@ -99,11 +110,7 @@ pub async fn close_due(bus: &CommandBus, now: DateTime<Utc>) -> Result<Vec<Naive
             last_position,
             last_seal,
         };
-        match bus
-            .closures
-            .execute(CLOSURES_ID, command, &EventMetadata::process(NAME))
-            .await
-        {
+        match bus.closures.execute(CLOSURES_ID, command, metadata).await {
             Ok(()) => closed.push(day),
             Err(CommandError::Refused(error)) => {
                 return Err(CloseError::Command(format!("closing {day}: {error}")))

@@ -3479,6 +3479,14 @@ async fn the_owner_closes_the_finished_days_and_no_one_else_can() {
     let page = admin.get(&mut owner, back).await;
     assert!(page.body.contains("Rien à clôturer"), "{}", page.body);
     assert_eq!(count_closures().await, days);
+    // The closures asked for are the owner's, not the automatic closer's.
+    let actors: Vec<String> = sqlx::query_scalar(
+        "select distinct metadata->>'actor_kind' from events where event_type = 'PeriodClosed'",
+    )
+    .fetch_all(&admin.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(actors, ["staff"]);
 }
 
 #[tokio::test]
@@ -3561,6 +3569,7 @@ async fn exports_downloaded_from_the_admin_are_the_files_the_command_line_writes
             format!("audit-{from}-{to}.jsonl"),
         ),
     ];
+    let downloads = cases.len();
     for (kind, option, content_type, file_name) in cases {
         let answer = admin
             .get(
@@ -3623,6 +3632,19 @@ async fn exports_downloaded_from_the_admin_are_the_files_the_command_line_writes
             _ => assert_eq!((rows, written), (events as u64, events as u64)),
         }
     }
+    // Each download is a security event saying who took which books out.
+    let details: Vec<String> = sqlx::query_scalar(
+        "select detail from security_events
+         where kind = 'export_downloaded' and email = 'accountant@shop.test' order by id",
+    )
+    .fetch_all(&admin.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(details.len(), downloads);
+    assert!(
+        details[0].starts_with(&format!("sales-csv {from}..{to}, 3 rows")),
+        "{details:?}"
+    );
 }
 
 #[tokio::test]

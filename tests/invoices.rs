@@ -648,6 +648,14 @@ async fn a_business_is_invoiced_in_its_company_s_name_with_the_terms_owed_to_it(
             .await
             .unwrap();
     assert_eq!(numbers.len(), 2);
+    // The books (register, sales CSV, FEC) name the business by its company.
+    let named: String =
+        sqlx::query_scalar("select customer_name from invoice_register where order_id = $1")
+            .bind(business)
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(named, "Garage du Rhône");
     let text_of = |order: Uuid| {
         let number = numbers.iter().find(|(o, _)| *o == order).unwrap().1.clone();
         let (pool, media) = (db.pool.clone(), media.clone());

@@ -351,6 +351,7 @@ struct SecurityRow {
     staff_name: Option<String>,
     client_ip: Option<String>,
     user_agent: Option<String>,
+    detail: Option<String>,
     at: DateTime<Utc>,
 }
 
@@ -364,6 +365,7 @@ const SECURITY_KINDS: &[&str] = &[
     "api_key_revoked",
     "password_changed",
     "webhook_refused",
+    "export_downloaded",
 ];
 
 async fn security(
@@ -375,7 +377,7 @@ async fn security(
     let t = admin.t;
     let french = admin.lang == Lang::Fr;
     let mut sql: QueryBuilder<Postgres> = QueryBuilder::new(
-        "select e.id, e.kind, e.email, s.display_name as staff_name, e.client_ip, e.user_agent, e.at
+        "select e.id, e.kind, e.email, s.display_name as staff_name, e.client_ip, e.user_agent, e.detail, e.at
            from security_events e left join staff_accounts s using (staff_id) where true",
     );
     let kind = query.kind.as_deref().filter(|k| SECURITY_KINDS.contains(k));
@@ -427,7 +429,10 @@ async fn security(
                 } }
                 tbody { @for row in &rows { tr {
                     td { (local_time(&row.at, french)) }
-                    td { span class={"badge " (if matches!(row.kind.as_str(), "login_succeeded" | "logout" | "api_key_created" | "password_changed") { "badge-ok" } else { "badge-danger" })} { (row.kind) } }
+                    td {
+                        span class={"badge " (if matches!(row.kind.as_str(), "login_succeeded" | "logout" | "api_key_created" | "password_changed" | "export_downloaded") { "badge-ok" } else { "badge-danger" })} { (row.kind) }
+                        @if let Some(detail) = &row.detail { " " span.muted { (detail) } }
+                    }
                     td { (row.email.as_deref().or(row.staff_name.as_deref()).unwrap_or(t.none)) }
                     td { (row.client_ip.as_deref().unwrap_or(t.none)) }
                     td { span.muted { (crate::admin::dashboard::excerpt(row.user_agent.as_deref().unwrap_or(""), 60)) } }

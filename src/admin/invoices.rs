@@ -609,6 +609,7 @@ struct CloseForm {
 async fn close(
     State(state): State<AppState>,
     admin: Admin,
+    context: crate::context::RequestContext,
     Form(form): Form<CloseForm>,
 ) -> Result<Response, AdminError> {
     admin.require(Permission::CloseBooks)?;
@@ -617,7 +618,9 @@ async fn close(
         Some(back) if back.starts_with("/admin/invoices") => safe_back(Some(back)),
         _ => "/admin/invoices".to_owned(),
     };
-    match crate::closures::close_due(&state.bus, Utc::now()).await {
+    // Recorded as the owner's closures, not the automatic closer's.
+    let metadata = context.metadata(aggregates::Actor::Staff(admin.user.id));
+    match crate::closures::close_due_as(&state.bus, Utc::now(), &metadata).await {
         Ok(days) if days.is_empty() => admin.flash("info", t.inv_nothing_due).await,
         Ok(days) => {
             tracing::info!(staff = %admin.user.id, ?days, "days closed from the admin");
@@ -694,6 +697,7 @@ async fn refuse(
 async fn export(
     State(state): State<AppState>,
     admin: Admin,
+    context: crate::context::RequestContext,
     headers: HeaderMap,
     Path(kind): Path<String>,
     Query(query): Query<ExportQuery>,
@@ -757,7 +761,21 @@ async fn export(
     let rows = run::expected_rows(&state.pool, &spec, &plan)
         .await
         .map_err(|e| AdminError::internal("counting an export's rows", e))?;
-    // Who took the books out, and which: the trace of every export.
+    // Who took the books out, and which: a security event, and the log.
+    let attempt = crate::auth::Attempt {
+        email: Some(&admin.user.email),
+        staff_id: Some(admin.user.id),
+        client_ip: context.client_ip.as_deref(),
+        user_agent: context.user_agent.as_deref(),
+    };
+    let detail = format!("{kind} {from}..{to}, {rows} rows, {file_name}");
+    crate::auth::record_detailed(
+        &state.pool,
+        crate::auth::SecurityEventKind::ExportDownloaded,
+        &attempt,
+        Some(&detail),
+    )
+    .await?;
     tracing::info!(
         staff = %admin.user.id,
         email = %admin.user.email,

@@ -104,8 +104,13 @@ async fn apply_order(
             lines,
             totals,
             placed_at,
+            billing,
             ..
         } => {
+            // The books name the customer invoiced: a business by its company.
+            let customer_name = billing
+                .as_ref()
+                .map_or(customer_name.as_str(), |b| b.company.as_str());
             sqlx::query(
                 "insert into invoice_register_orders
                      (order_id, order_number, customer_name, customer_email, customer_phone,
