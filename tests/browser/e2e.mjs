@@ -1013,6 +1013,35 @@ async function invoicesScenario(page, pass, step, { orderNumber }) {
     if (rows !== announced) fail(`the CSV holds ${rows} rows, the page announced ${announced}`);
     await expectToast(page, `Téléchargé : ${name}`);
   });
+
+  await step('invoices: one unit refunded from the order page, its credit note numbered and stored', async () => {
+    // From the register's row to the order.
+    await page.locator(`#documents a[href="/admin/orders/${orderNumber}"]`).first().click();
+    await waitForPath(page, `/admin/orders/${orderNumber}`);
+    await expectVisible(page, '#refund', 'the refund form of the invoiced order');
+    const units = page.locator('#refund input[type=number]');
+    if ((await units.getAttribute('max')) !== '2') fail(`the form offers ${await units.getAttribute('max')} units to refund, not 2`);
+    await units.fill('1');
+    await page.locator('#refund-reason').fill('Rayure sur la jante à la livraison (E2E)');
+    await page.locator('#refund button[type=submit]').click();
+    await expectToast(page, 'Avoir demandé');
+    // The credit note series numbers it and the publisher stores its PDF, each at its own
+    // pace: reload until the order links it.
+    const link = page.locator('main a[href^="/admin/documents/AV-"]');
+    await until('the credit note linked from the order page', async () => {
+      if ((await link.count()) > 0) return true;
+      await page.reload();
+      return false;
+    }, 2 * STEP_MS).catch(async (error) => fail(`${error.message}\n${await snippet(page)}`));
+    const href = await link.first().getAttribute('href');
+    const pdf = await page.request.get(new URL(href, page.url()).toString());
+    if (pdf.status() !== 200 || pdf.headers()['content-type'] !== 'application/pdf') {
+      fail(`${href} answers ${pdf.status()} ${pdf.headers()['content-type']}`);
+    }
+    // One unit is left to refund.
+    if ((await units.getAttribute('max')) !== '1') fail(`after the refund the form offers ${await units.getAttribute('max')} units`);
+    await screenshot(page, `refund-${pass.name}.png`);
+  });
 }
 
 /** The owner's shop settings: a pickup location added (the storefront's /api/shop lists it at
