@@ -10,7 +10,7 @@ use projections::Projector;
 
 use crate::cli::{ApiKeyCommand, Cli, Command, StaffCommand};
 use crate::commands::CommandBus;
-use crate::http::{router, AppState};
+use crate::http::{router_with, AppState};
 use crate::process::{sweep_reservations, StockKeeper};
 
 /// Why a command failed.
@@ -501,6 +501,7 @@ async fn serve(
         key_cache.clone(),
         shutdown_rx.clone(),
     )));
+    let http = crate::http::HttpSettings::from_env().map_err(AppError::Config)?;
     let state = AppState {
         pool: db.pool.clone(),
         bus,
@@ -536,10 +537,13 @@ async fn serve(
     let address = listener.local_addr().map_err(AppError::Serve)?;
     println!("comptoir listening on http://{address}");
     tracing::info!(%address, "listening");
-    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await;
+    let served = crate::http::serve(
+        listener,
+        router_with(state, &http),
+        &http,
+        shutdown_signal(),
+    )
+    .await;
     let _ = shutdown_tx.send(true);
     for task in tasks {
         let _ = tokio::time::timeout(Duration::from_secs(10), task).await;

@@ -18,6 +18,7 @@ use aggregates::{
 };
 use projections::stream::{self, StreamPosition};
 
+use crate::metrics::{self, CommandOutcome};
 use crate::services::{PgCatalogLookup, PgPurchaseLookup, PgSalesLookup, PgUniqueKeys};
 
 /// How a command failed.
@@ -90,7 +91,8 @@ where
         }
     }
 
-    /// Runs `command` on aggregate `id`, retrying conflicts with a jittered back-off.
+    /// Runs `command` on aggregate `id`, retrying conflicts with a jittered back-off. Every
+    /// outcome and every conflict met is counted for `/metrics`.
     pub async fn execute(
         &self,
         id: &str,
@@ -104,17 +106,30 @@ where
                 .execute_with_metadata(id, command.clone(), metadata.to_map())
                 .await;
             match result {
-                Ok(()) => return Ok(()),
-                Err(AggregateError::UserError(error)) => return Err(CommandError::Refused(error)),
-                Err(AggregateError::AggregateConflict) if attempt < self.attempts => {
+                Ok(()) => {
+                    metrics::command_executed(A::TYPE, CommandOutcome::Ok);
+                    return Ok(());
+                }
+                Err(AggregateError::UserError(error)) => {
+                    metrics::command_executed(A::TYPE, CommandOutcome::Refused);
+                    return Err(CommandError::Refused(error));
+                }
+                Err(AggregateError::AggregateConflict) => {
+                    metrics::conflict(A::TYPE);
+                    if attempt == self.attempts {
+                        break;
+                    }
                     let jitter = rand::rng().random_range(0..=delay_ms);
                     tokio::time::sleep(Duration::from_millis(delay_ms + jitter)).await;
                     delay_ms = (delay_ms * 2).min(50);
                 }
-                Err(AggregateError::AggregateConflict) => break,
-                Err(other) => return Err(CommandError::Store(other.to_string())),
+                Err(other) => {
+                    metrics::command_executed(A::TYPE, CommandOutcome::Error);
+                    return Err(CommandError::Store(other.to_string()));
+                }
             }
         }
+        metrics::command_executed(A::TYPE, CommandOutcome::Conflict);
         Err(CommandError::Conflict {
             aggregate: A::TYPE,
             id: id.to_owned(),

@@ -20,6 +20,7 @@ pub mod http;
 pub mod invoices;
 pub mod links;
 pub mod media;
+pub mod metrics;
 pub mod ordering;
 pub mod payments;
 pub mod process;
