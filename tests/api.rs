@@ -1050,3 +1050,248 @@ async fn cached_catalog_answers_follow_the_projector_and_revoked_keys_stop_at_on
         task.await.unwrap();
     }
 }
+
+// ------------------------------------------------- what the API fuzzer (tests/api_fuzz.rs) found
+
+/// Posts `body` as JSON, byte for byte.
+async fn post_raw(api: &Api, uri: &str, body: Vec<u8>) -> (StatusCode, Value) {
+    let (status, _, body) = api
+        .send(
+            Request::post(uri)
+                .header("x-api-key", &api.key)
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(body))
+                .unwrap(),
+        )
+        .await;
+    (status, body)
+}
+
+fn refused_field(status: StatusCode, body: &Value) -> (StatusCode, Option<&str>) {
+    (status, body["errors"][0]["field"].as_str())
+}
+
+const UNPROCESSABLE: StatusCode = StatusCode::UNPROCESSABLE_ENTITY;
+
+#[tokio::test]
+async fn text_holding_a_nul_character_is_refused_by_name_never_a_500() {
+    let api = Api::relaxed().await;
+    let doc = comptoir::api::openapi::document();
+    let (tyre, _, _) = catalog(&api).await;
+    // PostgreSQL stores no U+0000 in text or jsonb: these were 500s.
+    let review = json!({
+        "productId": tyre, "customerName": "Léa", "customerEmail": "lea@example.fr", "rating": 4,
+        "comment": "Très bon pneu\u{0}, tient la route.",
+    });
+    let (status, _, body) = api.post("/api/reviews", &review).await;
+    assert_eq!(
+        refused_field(status, &body),
+        (UNPROCESSABLE, Some("comment")),
+        "{body}"
+    );
+    check(&doc, "/api/reviews", "post", status, &body);
+    let mut business = order(json!([{ "productId": tyre, "quantity": 1 }]), "pickup");
+    business["billing"] = json!({ "company": "Garage\u{0}", "street": "4 quai Perrache",
+        "postalCode": "69002", "city": "Lyon", "country": "France" });
+    let (status, _, body) = api.post("/api/orders", &business).await;
+    assert_eq!(
+        refused_field(status, &body),
+        (UNPROCESSABLE, Some("billing.company")),
+        "{body}"
+    );
+    let (status, _, body) = api.get("/api/products?category=pn%00eus").await;
+    assert_eq!(
+        refused_field(status, &body),
+        (UNPROCESSABLE, Some("category")),
+        "{body}"
+    );
+    check(&doc, "/api/products", "get", status, &body);
+    let (status, _, body) = api.get("/api/products?q=%00").await;
+    assert_eq!(
+        refused_field(status, &body),
+        (UNPROCESSABLE, Some("q")),
+        "{body}"
+    );
+    let (status, _, _) = api.get("/api/products/pn%00100").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _, _) = api.get("/api/orders/C-2026%0000001?token=x").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // Nothing was stored.
+    let (events,): (i64,) = sqlx::query_as(
+        "select count(*) from events where event_type in ('ReviewSubmitted', 'OrderPlaced')",
+    )
+    .fetch_one(&api.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(events, 0);
+}
+
+#[tokio::test]
+async fn a_vat_number_with_letters_outside_ascii_is_refused_by_name_not_a_panic() {
+    let api = Api::relaxed().await;
+    let (tyre, _, _) = catalog(&api).await;
+    let mut business = order(json!([{ "productId": tyre, "quantity": 1 }]), "pickup");
+    // Cut inside the `²`, this closed the connection without an answer.
+    for vat in ["J²D7Z", "FRé1234567890"] {
+        business["billing"] = json!({ "company": "Garage du Rhône", "street": "4 quai Perrache",
+            "postalCode": "69002", "city": "Lyon", "country": "France", "vatNumber": vat });
+        let (status, _, body) = api.post("/api/orders", &business).await;
+        assert_eq!(
+            refused_field(status, &body),
+            (UNPROCESSABLE, Some("billing.vatNumber")),
+            "{vat}: {body}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_query_parameter_given_twice_is_named_in_a_problem_document() {
+    let api = Api::relaxed().await;
+    let doc = comptoir::api::openapi::document();
+    let (tyre, _, _) = catalog(&api).await;
+    // serde_urlencoded refuses duplicates: a 400 the description did not list, and in
+    // plain text for the reviews.
+    let (status, _, body) = api
+        .get("/api/products?status=published&status=published")
+        .await;
+    assert_eq!(
+        refused_field(status, &body),
+        (UNPROCESSABLE, Some("status")),
+        "{body}"
+    );
+    check(&doc, "/api/products", "get", status, &body);
+    let (status, _, body) = api
+        .get(&format!(
+            "/api/reviews/{tyre}?status=approved&status=approved"
+        ))
+        .await;
+    assert_eq!(
+        refused_field(status, &body),
+        (UNPROCESSABLE, Some("status")),
+        "{body}"
+    );
+    check(&doc, "/api/reviews/{productId}", "get", status, &body);
+    let (status, _, body) = api.get("/api/orders/C-2026-00001?token=a&token=b").await;
+    assert_eq!(
+        refused_field(status, &body),
+        (UNPROCESSABLE, Some("token")),
+        "{body}"
+    );
+    check(&doc, "/api/orders/{orderNumber}", "get", status, &body);
+}
+
+#[tokio::test]
+async fn whole_numbers_written_with_a_decimal_point_are_whole_numbers() {
+    let api = Api::relaxed().await;
+    let (tyre, _, _) = catalog(&api).await;
+    // JSON Schema's `integer`, which the description gives, includes 2.0.
+    let (status, body) = post_raw(
+        &api,
+        "/api/orders",
+        order(json!([{ "productId": tyre, "quantity": 1 }]), "pickup")
+            .to_string()
+            .replace(r#""quantity":1"#, r#""quantity":2.0"#)
+            .into_bytes(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["totals"]["totalTtc"], "240.00");
+    let review = r#"{"productId": "ID", "customerName": "Léa", "customerEmail": "lea@example.fr",
+        "rating": 5.0, "comment": "Très bon pneu, tient la route."}"#
+        .replace("ID", &tyre.to_string());
+    let (status, body) = post_raw(&api, "/api/reviews", review.into_bytes()).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, body) = post_raw(
+        &api,
+        "/api/orders",
+        order(json!([{ "productId": tyre, "quantity": 1 }]), "pickup")
+            .to_string()
+            .replace(r#""quantity":1"#, r#""quantity":1.5"#)
+            .into_bytes(),
+    )
+    .await;
+    assert_eq!(
+        refused_field(status, &body),
+        (UNPROCESSABLE, Some("items[0].quantity")),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn a_missing_field_is_named_and_a_body_must_be_one_json_object() {
+    let api = Api::relaxed().await;
+    let doc = comptoir::api::openapi::document();
+    let (tyre, _, _) = catalog(&api).await;
+    let mut unpaid = order(json!([{ "productId": tyre, "quantity": 1 }]), "pickup");
+    unpaid.as_object_mut().unwrap().remove("paymentMethod");
+    let (status, _, body) = api.post("/api/orders", &unpaid).await;
+    assert_eq!(
+        refused_field(status, &body),
+        (UNPROCESSABLE, Some("paymentMethod")),
+        "{body}"
+    );
+    check(&doc, "/api/orders", "post", status, &body);
+    let (status, _, body) = api
+        .post("/api/reviews", &json!({ "productId": tyre }))
+        .await;
+    assert_eq!(status, UNPROCESSABLE, "{body}");
+    assert!(
+        body["errors"][0]["field"]
+            .as_str()
+            .is_some_and(|f| !f.is_empty()),
+        "{body}"
+    );
+    // serde would fill the order from an array, field by field.
+    let positional = json!([[{ "productId": tyre, "quantity": 1 }], "client@example.fr",
+        "Client", "06 12 34 56 78", "Atelier", "pickup"]);
+    let (status, body) = post_raw(&api, "/api/orders", positional.to_string().into_bytes()).await;
+    assert_eq!(
+        (status, body["detail"].as_str()),
+        (UNPROCESSABLE, Some("the body must be a JSON object"))
+    );
+    let (status, _) = post_raw(&api, "/api/orders", b"null".to_vec()).await;
+    assert_eq!(status, UNPROCESSABLE);
+    let mut trailing = order(json!([{ "productId": tyre, "quantity": 1 }]), "pickup")
+        .to_string()
+        .into_bytes();
+    trailing.extend_from_slice(b" x");
+    let (status, body) = post_raw(&api, "/api/orders", trailing).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (events,): (i64,) =
+        sqlx::query_as("select count(*) from events where event_type = 'OrderPlaced'")
+            .fetch_one(&api.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(events, 0);
+}
+
+#[tokio::test]
+async fn a_body_over_the_limit_is_a_413_problem_document_on_every_route() {
+    let api = Api::relaxed().await;
+    let doc = comptoir::api::openapi::document();
+    let mut big = order(json!([]), "pickup");
+    big["customerName"] = json!("x".repeat(comptoir::api::BODY_LIMIT));
+    // `Api::send` checks that every 4xx is `application/problem+json`: the orders and the
+    // payment notifications read raw bytes, whose rejection was plain text.
+    for (uri, path) in [
+        ("/api/orders", "/api/orders"),
+        ("/api/reviews", "/api/reviews"),
+        ("/api/webhooks/payment", "/api/webhooks/payment"),
+    ] {
+        let (status, body) = post_raw(&api, uri, big.to_string().into_bytes()).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{uri}: {body}");
+        check(&doc, path, "post", status, &body);
+    }
+}
+
+#[test]
+fn the_description_links_an_order_to_its_confirmation_page() {
+    let doc = comptoir::api::openapi::document();
+    let link = &doc["paths"]["/api/orders"]["post"]["responses"]["201"]["links"]["GetOrder"];
+    assert_eq!(link["operationId"], "getOrder");
+    assert_eq!(link["parameters"]["token"], "$response.body#/customerToken");
+    let webhook = &doc["paths"]["/api/webhooks/payment"]["post"]["responses"];
+    for status in ["200", "400", "413", "503"] {
+        assert!(!webhook[status].is_null(), "the webhook's {status}");
+    }
+}

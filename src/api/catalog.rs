@@ -2,7 +2,7 @@
 //! read from the `catalog` projection, with ETags and cache headers.
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use crate::api::auth::StorefrontKey;
 use crate::api::error::ApiError;
+use crate::api::extract::ApiQuery;
 use crate::http::AppState;
 
 /// The catalog's routes.
@@ -356,10 +357,8 @@ async fn list_products(
     State(state): State<AppState>,
     uri: Uri,
     headers: HeaderMap,
-    query: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
+    ApiQuery(params): ApiQuery<ListParams>,
 ) -> Result<Response, ApiError> {
-    let Query(params) =
-        query.map_err(|e| crate::api::error::from_query_rejection(e.body_text()))?;
     let page = Page::parse(params.page.as_deref(), params.limit.as_deref())?;
     let sort = Sort::parse(params.sort.as_deref())?;
     // Only published products are ever public, whatever `status` asks for.
@@ -534,7 +533,8 @@ async fn product(
     headers: HeaderMap,
     Path(slug): Path<String>,
 ) -> Result<Response, ApiError> {
-    if slug.len() > 200 {
+    // No slug is that long or holds a NUL (which PostgreSQL could not even compare).
+    if slug.len() > 200 || slug.contains('\0') {
         return Err(ApiError::NotFound);
     }
     cached(&state, &uri, &headers, 60, product_answer(&state, slug)).await
@@ -651,7 +651,7 @@ async fn product_reviews(
     uri: Uri,
     headers: HeaderMap,
     Path(product_id): Path<String>,
-    Query(params): Query<ReviewParams>,
+    ApiQuery(params): ApiQuery<ReviewParams>,
 ) -> Result<Response, ApiError> {
     let product_id = Uuid::try_parse(&product_id)
         .map_err(|_| ApiError::field("productId", "must be a product id (a UUID)"))?;

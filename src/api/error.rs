@@ -137,6 +137,13 @@ pub fn from_query_rejection(text: String) -> ApiError {
         .split_once("query string: ")
         .map(|(_, rest)| rest.to_owned())
         .unwrap_or(text);
+    // serde_urlencoded: "duplicate field `status`".
+    if let Some(name) = detail
+        .strip_prefix("duplicate field `")
+        .and_then(|rest| rest.strip_suffix('`'))
+    {
+        return ApiError::field(name, "given more than once");
+    }
     match detail.split_once(": ") {
         Some((field, message)) if !field.contains(' ') => ApiError::field(field, message),
         _ => ApiError::BadRequest(detail),

@@ -28,6 +28,13 @@ fn query(name: &str, description: &str, schema: Value) -> Value {
     json!({ "name": name, "in": "query", "required": false, "description": description, "schema": schema })
 }
 
+/// Adds OpenAPI links to the `status` answer of `responses`: where the storefront (and a
+/// stateful fuzzer) goes next with what the answer holds.
+fn with_links(mut responses: Value, status: &str, links: Value) -> Value {
+    responses[status]["links"] = links;
+    responses
+}
+
 /// The whole description.
 pub fn document() -> Value {
     let money =
@@ -118,7 +125,10 @@ pub fn document() -> Value {
                     query("sort", "Order", json!({ "type": "string", "enum": crate::api::catalog::Sort::VALUES, "default": "name" })),
                     if_none_match.clone()
                 ],
-                "responses": cached("ProductPage", &[("422", "A parameter is invalid")])
+                "responses": with_links(cached("ProductPage", &[("422", "A parameter is invalid (named in `errors`)")]), "200", json!({
+                    "GetFirstProduct": { "operationId": "getProduct", "parameters": { "slug": "$response.body#/items/0/slug" }, "description": "The first product of the page" },
+                    "ListFirstProductReviews": { "operationId": "listReviews", "parameters": { "productId": "$response.body#/items/0/id" }, "description": "The approved reviews of the first product of the page" }
+                }))
             }},
             "/api/products/{slug}": { "get": {
                 "operationId": "getProduct",
@@ -160,7 +170,7 @@ pub fn document() -> Value {
                     query("status", "Only `approved` is accepted", json!({ "type": "string", "enum": ["approved"] })),
                     if_none_match
                 ],
-                "responses": cached("ReviewList", &[("404", "No published product has this id"), ("422", "A parameter is invalid")])
+                "responses": cached("ReviewList", &[("404", "No published product has this id"), ("422", "A parameter is invalid (named in `errors`)")])
             }},
             "/api/reviews": { "post": {
                 "operationId": "submitReview",
@@ -173,7 +183,9 @@ pub fn document() -> Value {
                 "summary": "Place an order (stock reserved for every line, all or nothing)",
                 "parameters": [{ "name": "Idempotency-Key", "in": "header", "required": false, "description": "Same key and body: the first answer again, nothing new created. Same key, other body: 422.", "schema": { "type": "string", "minLength": 1, "maxLength": 255 } }],
                 "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/NewOrder" } } } },
-                "responses": place_order_responses
+                "responses": with_links(place_order_responses, "201", json!({
+                    "GetOrder": { "operationId": "getOrder", "parameters": { "orderNumber": "$response.body#/orderNumber", "token": "$response.body#/customerToken" }, "description": "The customer's confirmation page of the order just placed" }
+                }))
             }},
             "/api/orders/{orderNumber}": { "get": {
                 "operationId": "getOrder",
@@ -188,7 +200,15 @@ pub fn document() -> Value {
                 "operationId": "paymentWebhook",
                 "summary": "Payment provider notifications (signed by the provider, no API key)",
                 "security": [],
-                "responses": { "503": problem("No payment provider is configured") }
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "description": "The provider's event, exactly as signed" } } } },
+                "responses": {
+                    "200": { "description": "Received (and acted on, or acknowledged and ignored)", "content": { "application/json": { "schema": { "type": "object", "required": ["received"], "properties": {
+                        "received": { "type": "boolean" }, "event": { "type": "string" }, "type": { "type": "string" }, "ignored": { "type": "string" }
+                    } } } } },
+                    "400": problem("Missing or wrong signature, or a notification that cannot be read"),
+                    "413": problem("Body too large"),
+                    "503": problem("No payment provider is configured, or the notification could not be recorded now (the provider delivers it again)")
+                }
             }},
             "/api/openapi.json": { "get": {
                 "operationId": "openapi",
@@ -262,7 +282,7 @@ pub fn document() -> Value {
                     }}},
                     "customerEmail": { "type": "string", "format": "email", "maxLength": 254 },
                     "customerName": { "type": "string", "minLength": 1, "maxLength": 100 },
-                    "customerPhone": { "type": "string", "minLength": 6, "maxLength": 30 },
+                    "customerPhone": { "type": "string", "minLength": 6, "maxLength": 30, "pattern": "^[ \\t\\r\\n]*\\+?[ .-]*([0-9][ .-]*){6,20}[ \\t\\r\\n]*$", "description": "6 to 20 digits, an optional leading +, spaces, dots and hyphens", "examples": ["06 12 34 56 78", "+33 6 12 34 56 78"] },
                     "pickupLocation": { "type": "string", "minLength": 1, "maxLength": 200, "description": "One of the names `GET /api/shop` lists, when it lists any" },
                     "language": { "type": "string", "enum": ["fr", "en"], "description": "The language of the shop's emails about this order (default fr)" },
                     "paymentMethod": { "type": "string", "enum": ["pickup", "stripe", "oney"] },

@@ -3,8 +3,7 @@
 
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -26,6 +25,7 @@ use aggregates::{
 
 use crate::api::auth::StorefrontKey;
 use crate::api::error::{ApiError, FieldError};
+use crate::api::extract::{ApiQuery, RawJson};
 use crate::context::RequestContext;
 use crate::http::AppState;
 use crate::ordering::{place_order, OrderRequest, PlaceOrderError, PlacedOrder, RequestedItem};
@@ -43,6 +43,7 @@ pub fn router() -> Router<AppState> {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewItem {
     product_id: String,
+    #[serde(deserialize_with = "crate::api::extract::whole_number")]
     quantity: i64,
 }
 
@@ -440,9 +441,8 @@ async fn create(
     context: RequestContext,
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Bytes,
+    RawJson(parsed, body): RawJson<NewOrder>,
 ) -> Result<Response, ApiError> {
-    let parsed: NewOrder = crate::api::extract::parse_json(&headers, &body)?;
     let Some(idempotency_key) = headers.get("idempotency-key") else {
         let (status, json) = place(&state, key, &context, &parsed).await?;
         return Ok((status, Json(json)).into_response());
@@ -572,11 +572,15 @@ async fn confirmation(
     _key: StorefrontKey,
     State(state): State<AppState>,
     Path(order_number): Path<String>,
-    Query(params): Query<TokenParam>,
+    ApiQuery(params): ApiQuery<TokenParam>,
 ) -> Result<Response, ApiError> {
     let token = params
         .token
         .ok_or_else(|| ApiError::field("token", "the customer token is required"))?;
+    // No order number holds a NUL (which PostgreSQL could not even compare).
+    if order_number.contains('\0') {
+        return Err(ApiError::NotFound);
+    }
     #[derive(sqlx::FromRow)]
     struct Row {
         order_id: Uuid,

@@ -34,6 +34,7 @@ pub struct NewReview {
     product_id: String,
     customer_name: String,
     customer_email: String,
+    #[serde(deserialize_with = "crate::api::extract::whole_number")]
     rating: i64,
     comment: String,
     order_id: Option<String>,

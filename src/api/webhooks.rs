@@ -10,7 +10,6 @@
 //! on the charge so far: the order takes back what is new since the last such notice with
 //! a credit note (a repeated or older notice changes nothing).
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -23,6 +22,7 @@ use aggregates::metadata::{Actor, EventMetadata};
 use aggregates::order::{OrderCommand, OrderError, PAYMENT_FAILED};
 
 use crate::api::error::ApiError;
+use crate::api::extract::ApiBytes;
 use crate::auth::{self, Attempt, SecurityEventKind};
 use crate::commands::CommandError;
 use crate::context::RequestContext;
@@ -37,7 +37,7 @@ pub async fn payment(
     State(state): State<AppState>,
     context: RequestContext,
     headers: HeaderMap,
-    body: Bytes,
+    ApiBytes(body): ApiBytes,
 ) -> Result<Response, ApiError> {
     let Some(stripe) = state.payments.stripe.clone() else {
         return Err(ApiError::Unavailable(

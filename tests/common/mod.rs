@@ -357,3 +357,156 @@ impl S3Server {
         found
     }
 }
+
+// ---------------------------------------------------------------- the shop binary
+
+/// `comptoir` (the binary cargo built for these tests) with its data under `data_dir`, and
+/// nothing taken from the environment that would point it elsewhere: no `DATABASE_URL`, no
+/// bind address, public URL or media store, no configuration file.
+pub fn comptoir_command(data_dir: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_comptoir"));
+    command
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env_remove("DATABASE_URL")
+        .env_remove("COMPTOIR_DATA_DIR")
+        .env_remove("COMPTOIR_BIND")
+        .env_remove("COMPTOIR_PUBLIC_URL")
+        .env_remove("COMPTOIR_MEDIA_STORE")
+        .env_remove("COMPTOIR_MEDIA_DIR")
+        .env_remove("COMPTOIR_MEDIA_BASE_URL")
+        .env("COMPTOIR_CONFIG", "/dev/null");
+    command
+}
+
+/// The last `lines` lines of a log file.
+pub fn log_tail(path: &Path, lines: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// A real `comptoir serve --demo` on a free loopback port, in its own temp dir (its private
+/// PostgreSQL cluster included), with a storefront API key created before the first start.
+/// Killed, and its cluster stopped, when dropped; [`ServedShop::stop`] stops it gracefully.
+pub struct ServedShop {
+    /// `http://127.0.0.1:<port>`.
+    pub base_url: String,
+    /// A storefront key (`ck_...`) for `X-API-Key`.
+    pub api_key: String,
+    /// The server's `--data-dir`.
+    pub data_dir: PathBuf,
+    /// Its standard error (the tracing log).
+    pub log: PathBuf,
+    child: Option<Child>,
+    _dir: tempfile::TempDir,
+}
+
+impl ServedShop {
+    /// Creates the key, starts the demo shop with `env` added to the server's environment
+    /// and waits (up to 10 minutes: the first start makes the cluster and writes the demo
+    /// shop) until it prints `comptoir listening on ...`.
+    pub fn demo(env: &[(&str, &str)]) -> ServedShop {
+        use std::io::{BufRead, BufReader};
+        let dir = open_dir();
+        let data_dir = dir.path().join("data");
+        let created = comptoir_command(&data_dir)
+            .args(["api-key", "create", "--name", "tests"])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&created.stdout);
+        assert!(
+            created.status.success(),
+            "api-key create failed ({}):\n{stdout}\n{}",
+            created.status,
+            String::from_utf8_lossy(&created.stderr)
+        );
+        // The key is printed alone on the last line.
+        let api_key = stdout
+            .lines()
+            .rev()
+            .map(str::trim)
+            .find(|l| !l.is_empty())
+            .unwrap_or_default()
+            .to_owned();
+        assert!(api_key.starts_with("ck_"), "no key printed:\n{stdout}");
+
+        let log = dir.path().join("serve.log");
+        let mut child = comptoir_command(&data_dir)
+            .args(["serve", "--demo", "--bind", "127.0.0.1:0"])
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut shop = ServedShop {
+            base_url: String::new(),
+            api_key,
+            data_dir,
+            log,
+            child: Some(child),
+            _dir: dir,
+        };
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(address) = line.strip_prefix("comptoir listening on ") {
+                    let _ = tx.send(address.trim().to_owned());
+                }
+            }
+        });
+        match rx.recv_timeout(Duration::from_secs(600)) {
+            Ok(address) => shop.base_url = address,
+            Err(_) => panic!(
+                "serve --demo never printed `comptoir listening on ...`; its log ends with:\n{}",
+                log_tail(&shop.log, 40)
+            ),
+        }
+        shop
+    }
+
+    /// SIGTERM, then waits (60 s at most) for a clean exit, which stops the cluster too.
+    pub fn stop(&mut self) {
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                assert!(
+                    status.success(),
+                    "serve exited with {status}; its log ends with:\n{}",
+                    log_tail(&self.log, 30)
+                );
+                return;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("serve did not stop within 60 s of SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for ServedShop {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        if let Ok(cluster) = Cluster::new(self.data_dir.join("postgres")) {
+            if cluster.is_running() {
+                let _ = cluster.stop();
+            }
+        }
+    }
+}

@@ -190,6 +190,11 @@ impl VatNumber {
             .filter(|c| !matches!(c, ' ' | '.' | '-' | '\u{a0}'))
             .map(|c| c.to_ascii_uppercase())
             .collect();
+        // Every well-formed number is ASCII; refusing anything else first also keeps the
+        // splits below on character boundaries (`J²D` would be cut inside the `²`).
+        if !compact.is_ascii() {
+            return Err(VatNumberError::Format);
+        }
         let (country, rest) = compact.split_at(compact.len().min(2));
         let well_formed = country.len() == 2
             && country.chars().all(|c| c.is_ascii_uppercase())
@@ -377,6 +382,9 @@ mod tests {
         assert_eq!(VatNumber::new("FR"), Err(VatNumberError::Format));
         assert_eq!(VatNumber::new("DE123456789").unwrap().french_siren(), None);
         assert_eq!(VatNumber::new("12345"), Err(VatNumberError::Format));
+        // Found by the API fuzzer: a multi-byte character among the first two.
+        assert_eq!(VatNumber::new("J²D7Z"), Err(VatNumberError::Format));
+        assert_eq!(VatNumber::new("FRé1234567890"), Err(VatNumberError::Format));
     }
 
     #[test]
@@ -432,6 +440,13 @@ mod tests {
                 let key = (12 + 3 * (n % 97)) % 97;
                 let vat = VatNumber::new(&format!("FR{key:02}{siren}")).unwrap();
                 prop_assert_eq!(vat.french_siren(), Some(siren.as_str()));
+            }
+        }
+
+        #[test]
+        fn any_text_is_a_vat_number_or_a_refusal_never_a_panic(value in "\\PC{0,20}") {
+            if let Ok(number) = VatNumber::new(&value) {
+                prop_assert_eq!(VatNumber::new(number.as_str()).unwrap(), number);
             }
         }
 
